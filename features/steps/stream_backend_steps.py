@@ -1,0 +1,65 @@
+"""Steps for stream_backend.feature."""
+
+from __future__ import annotations
+
+import os
+
+from behave import given, then, when
+from behave.runner import Context
+
+from cuprum import stream_backend
+from cuprum.stream_backend import ENV_VAR, StreamBackend
+
+
+@given("the environment variable is left as the test target set it")
+def step_leave_environment(context: Context) -> None:
+    context.expected_backend = StreamBackend(os.environ[ENV_VAR])
+
+
+@given('CUPRUM_STREAM_BACKEND is "{value}"')
+@given('CUPRUM_STREAM_BACKEND is ""')
+def step_set_backend(context: Context, value: str = "") -> None:
+    del context
+    os.environ[ENV_VAR] = value
+
+
+@given("the Rust extension cannot be imported")
+def step_hide_extension(context: Context) -> None:
+    original = stream_backend._load_extension  # noqa: SLF001 (a test seam)
+    failure = ImportError("No module named 'cuprum._rust'", name="cuprum._rust")
+    stream_backend._load_extension = lambda: failure  # noqa: SLF001
+    context.cleanups.append(lambda: setattr(stream_backend, "_load_extension", original))
+
+
+@when("the stream backend is resolved")
+def step_resolve(context: Context) -> None:
+    context.error = None
+    context.backend = None
+    try:
+        context.backend = stream_backend.resolve_stream_backend()
+    except (ValueError, ImportError) as error:
+        context.error = error
+
+
+@then("it is the backend the test target names")
+def step_backend_is_targets(context: Context) -> None:
+    assert context.error is None, context.error
+    assert context.backend == context.expected_backend, (context.backend, context.expected_backend)
+
+
+@then('the backend is "{backend}"')
+def step_backend_is(context: Context, backend: str) -> None:
+    assert context.error is None, context.error
+    assert context.backend == StreamBackend(backend), context.backend
+
+
+@then('a ValueError says "{text}"')
+def step_value_error(context: Context, text: str) -> None:
+    assert isinstance(context.error, ValueError), context.error
+    assert text in str(context.error), str(context.error)
+
+
+@then('an ImportError says "{text}"')
+def step_import_error(context: Context, text: str) -> None:
+    assert isinstance(context.error, ImportError), context.error
+    assert text in str(context.error), str(context.error)
