@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from behave.model import Scenario
-from behave.runner import Context
+if TYPE_CHECKING:
+    from behave.model import Scenario
+    from behave.runner import Context
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

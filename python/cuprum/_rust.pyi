@@ -1,3 +1,3 @@
-"""Type stubs for the ``cuprum._rust`` extension (built from rust/binding)."""
+# Type stubs for the cuprum._rust extension (built from rust/binding).
 
 __version__: str

@@ -12,8 +12,10 @@ import enum
 import functools
 import importlib
 import os
-from types import ModuleType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 ENV_VAR: Final = "CUPRUM_STREAM_BACKEND"
 _EXTENSION: Final = "cuprum._rust"
@@ -53,14 +55,14 @@ def rust_extension() -> ModuleType:
         says why.
     """
     loaded = _load_extension()
-    if isinstance(loaded, ImportError):
-        message = (
-            f"the Rust stream backend is unavailable: cannot import {_EXTENSION} "
-            f"({loaded}); set {ENV_VAR}=python or auto, or install a build of "
-            "cuprum that includes the extension"
-        )
-        raise ImportError(message, name=_EXTENSION) from loaded
-    return loaded
+    if not isinstance(loaded, ImportError):
+        return loaded
+    message = (
+        f"the Rust stream backend is unavailable: cannot import {_EXTENSION} "
+        f"({loaded}); set {ENV_VAR}=python or auto, or install a build of "
+        "cuprum that includes the extension"
+    )
+    raise ImportError(message, name=_EXTENSION) from loaded
 
 
 def is_rust_available() -> bool:
@@ -88,7 +90,9 @@ def parse_backend_choice(value: str | None) -> BackendChoice:
         return BackendChoice(normalised)
     except ValueError:
         allowed = ", ".join(choice.value for choice in BackendChoice)
-        message = f"{ENV_VAR}={value!r} is not a stream backend; expected one of: {allowed} (or empty for auto)"
+        message = (
+            f"{ENV_VAR}={value!r} is not a stream backend; expected one of: {allowed} (or empty for auto)"
+        )
         raise ValueError(message) from None
 
 

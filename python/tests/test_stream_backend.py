@@ -39,8 +39,15 @@ def test_auto_falls_back_to_python_without_extension() -> None:
     assert not cuprum.is_rust_available()
 
 
-@pytest.mark.parametrize(("value", "expected"), [("python", StreamBackend.PYTHON), ("PyThOn", StreamBackend.PYTHON),
-                                                 ("rust", StreamBackend.RUST), (" RUST ", StreamBackend.RUST)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("python", StreamBackend.PYTHON),
+        ("PyThOn", StreamBackend.PYTHON),
+        ("rust", StreamBackend.RUST),
+        (" RUST ", StreamBackend.RUST),
+    ],
+)
 def test_explicit_choice_is_case_insensitive(value: str, expected: StreamBackend) -> None:
     assert cuprum.resolve_stream_backend(value) == expected
 

@@ -1,0 +1,6 @@
+class Feature:
+    name: str
+
+class Scenario:
+    name: str
+    tags: list[str]

@@ -1,0 +1,6 @@
+from typing import Any
+
+class Context:
+    # Steps attach their own attributes; behave cannot type them.
+    def __getattr__(self, name: str) -> Any: ...
+    def __setattr__(self, name: str, value: Any) -> None: ...
