@@ -1,0 +1,192 @@
+"""The catalogue: which programs Cuprum may run, grouped by project.
+
+A program outside the catalogue cannot even be built into a command. The
+default catalogue lists common tools and leaves out the ones that execute
+arbitrary commands themselves (shells, ``env``, ``xargs``, ``awk``,
+``find``), which would let a caller step around the allowlist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, NewType
+
+from cuprum.errors import DuplicateProgramError, DuplicateProjectError, UnknownProgramError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+Program = NewType("Program", str)
+"""The name (or path) of an executable, as it appears in ``argv[0]``."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    """A named group of programs with shared documentation and noise rules.
+
+    Parameters
+    ----------
+    name
+        The project's name, unique within a catalogue.
+    programs
+        The programs the project owns.
+    documentation_locations
+        Where to read about the programs (URLs or paths), for error messages
+        and tooling.
+    noise_rules
+        Regular expressions for output lines that observers may ignore.
+    """
+
+    name: str
+    programs: tuple[Program, ...]
+    documentation_locations: tuple[str, ...] = ()
+    noise_rules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Normalise sequences to tuples and reject malformed entries."""
+        if not self.name:
+            msg = "a project needs a non-empty name"
+            raise ValueError(msg)
+        for field in ("programs", "documentation_locations", "noise_rules"):
+            value: Iterable[str] = getattr(self, field)
+            if isinstance(value, str):
+                msg = f"ProjectSettings.{field} must be a sequence of strings, not a string"
+                raise TypeError(msg)
+            object.__setattr__(self, field, tuple(value))
+        for program in self.programs:
+            if not program or "\0" in program:
+                msg = f"project {self.name!r} lists an invalid program name {program!r}"
+                raise ValueError(msg)
+
+
+class ProgramCatalogue:
+    """An immutable allowlist of programs, each owned by one project.
+
+    Parameters
+    ----------
+    projects
+        The projects; names and programs must be unique across them.
+
+    Raises
+    ------
+    DuplicateProjectError
+        When two projects share a name.
+    DuplicateProgramError
+        When two projects (or one project twice) list the same program.
+    """
+
+    __slots__ = ("_owners", "_projects")
+
+    def __init__(self, projects: Iterable[ProjectSettings]) -> None:
+        self._projects: dict[str, ProjectSettings] = {}
+        self._owners: dict[Program, ProjectSettings] = {}
+        for project in projects:
+            if project.name in self._projects:
+                msg = f"duplicate project {project.name!r} in the catalogue"
+                raise DuplicateProjectError(msg)
+            self._projects[project.name] = project
+            for program in project.programs:
+                if owner := self._owners.get(program):
+                    msg = f"program {program!r} is claimed by both {owner.name!r} and {project.name!r}"
+                    raise DuplicateProgramError(msg)
+                self._owners[program] = project
+
+    @property
+    def projects(self) -> tuple[ProjectSettings, ...]:
+        """The projects, in the order given."""
+        return tuple(self._projects.values())
+
+    @property
+    def allowlist(self) -> frozenset[Program]:
+        """Every program in the catalogue."""
+        return frozenset(self._owners)
+
+    def is_allowed(self, program: str) -> bool:
+        """Tell whether ``program`` is in the catalogue."""
+        return program in self._owners
+
+    def lookup(self, program: str) -> ProjectSettings:
+        """Return the project that owns ``program``.
+
+        Raises
+        ------
+        UnknownProgramError
+            When no project lists it.
+        """
+        try:
+            return self._owners[Program(program)]
+        except KeyError:
+            raise UnknownProgramError(program, self.allowlist) from None
+
+    def __contains__(self, program: object) -> bool:
+        """Support ``program in catalogue``."""
+        return program in self._owners
+
+    def __repr__(self) -> str:
+        """Name the projects, for debugging."""
+        return f"ProgramCatalogue(projects={[p.name for p in self._projects.values()]!r})"
+
+
+ECHO = Program("echo")
+CAT = Program("cat")
+LS = Program("ls")
+HEAD = Program("head")
+TAIL = Program("tail")
+WC = Program("wc")
+SORT = Program("sort")
+UNIQ = Program("uniq")
+TR = Program("tr")
+CUT = Program("cut")
+TEE = Program("tee")
+GREP = Program("grep")
+PRINTF = Program("printf")
+SEQ = Program("seq")
+YES = Program("yes")
+TRUE = Program("true")
+FALSE = Program("false")
+SLEEP = Program("sleep")
+DATE = Program("date")
+MKDIR = Program("mkdir")
+CP = Program("cp")
+MV = Program("mv")
+RM = Program("rm")
+GIT = Program("git")
+RSYNC = Program("rsync")
+TAR = Program("tar")
+
+DEFAULT_CATALOGUE = ProgramCatalogue(
+    projects=(
+        ProjectSettings(
+            name="coreutils",
+            programs=(ECHO, CAT, LS, HEAD, TAIL, WC, SORT, UNIQ, TR, CUT, TEE, PRINTF, SEQ, YES, TRUE, FALSE),
+            documentation_locations=("https://www.gnu.org/software/coreutils/manual/",),
+        ),
+        ProjectSettings(
+            name="coreutils-files",
+            programs=(SLEEP, DATE, MKDIR, CP, MV, RM),
+            documentation_locations=("https://www.gnu.org/software/coreutils/manual/",),
+        ),
+        ProjectSettings(
+            name="grep",
+            programs=(GREP,),
+            documentation_locations=("https://www.gnu.org/software/grep/manual/",),
+        ),
+        ProjectSettings(
+            name="git",
+            programs=(GIT,),
+            documentation_locations=("https://git-scm.com/docs",),
+            noise_rules=(r"^hint: ",),
+        ),
+        ProjectSettings(
+            name="rsync",
+            programs=(RSYNC,),
+            documentation_locations=("https://download.samba.org/pub/rsync/rsync.1",),
+        ),
+        ProjectSettings(
+            name="tar",
+            programs=(TAR,),
+            documentation_locations=("https://www.gnu.org/software/tar/manual/",),
+        ),
+    ),
+)
+"""Common tools; programs that run other commands are deliberately absent."""
