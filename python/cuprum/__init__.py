@@ -1,16 +1,122 @@
-"""Cuprum: typed, async command execution for Python, without a shell."""
+"""Cuprum: typed, async command execution for Python, without a shell.
 
-from cuprum.stream_backend import (
-    BackendChoice,
-    StreamBackend,
-    is_rust_available,
-    resolve_stream_backend,
+>>> from cuprum import ECHO, sh
+>>> sh.make(ECHO)("hello").run_sync().stdout
+'hello\\n'
+"""
+
+from cuprum import sh
+from cuprum.catalogue import (
+    CAT,
+    CP,
+    CUT,
+    DATE,
+    DEFAULT_CATALOGUE,
+    ECHO,
+    FALSE,
+    GIT,
+    GREP,
+    HEAD,
+    LS,
+    MKDIR,
+    MV,
+    PRINTF,
+    RM,
+    RSYNC,
+    SEQ,
+    SLEEP,
+    SORT,
+    TAIL,
+    TAR,
+    TEE,
+    TR,
+    TRUE,
+    UNIQ,
+    WC,
+    YES,
+    Program,
+    ProgramCatalogue,
+    ProjectSettings,
 )
+from cuprum.command import SafeCmd
+from cuprum.errors import (
+    CommandFailed,
+    CuprumError,
+    DuplicateProgramError,
+    DuplicateProjectError,
+    ForbiddenProgramError,
+    PipelineFailed,
+    TimeoutExpired,
+    UnknownProgramError,
+)
+from cuprum.events import ExecEvent, ExecPhase
+from cuprum.options import ExecutionContext, RunOutputOptions, StdinInput
+from cuprum.pipeline import Pipeline
+from cuprum.result import CommandResult, PipelineResult
+from cuprum.scope import ScopeConfig, ScopeHandle, after, allow, before, current_scope, env, observe, scoped
+from cuprum.stream_backend import BackendChoice, StreamBackend, is_rust_available, resolve_stream_backend
 
 __all__ = [
+    "CAT",
+    "CP",
+    "CUT",
+    "DATE",
+    "DEFAULT_CATALOGUE",
+    "ECHO",
+    "FALSE",
+    "GIT",
+    "GREP",
+    "HEAD",
+    "LS",
+    "MKDIR",
+    "MV",
+    "PRINTF",
+    "RM",
+    "RSYNC",
+    "SEQ",
+    "SLEEP",
+    "SORT",
+    "TAIL",
+    "TAR",
+    "TEE",
+    "TR",
+    "TRUE",
+    "UNIQ",
+    "WC",
+    "YES",
     "BackendChoice",
+    "CommandFailed",
+    "CommandResult",
+    "CuprumError",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
+    "ExecEvent",
+    "ExecPhase",
+    "ExecutionContext",
+    "ForbiddenProgramError",
+    "Pipeline",
+    "PipelineFailed",
+    "PipelineResult",
+    "Program",
+    "ProgramCatalogue",
+    "ProjectSettings",
+    "RunOutputOptions",
+    "SafeCmd",
+    "ScopeConfig",
+    "ScopeHandle",
+    "StdinInput",
     "StreamBackend",
+    "TimeoutExpired",
+    "UnknownProgramError",
+    "after",
+    "allow",
+    "before",
+    "current_scope",
+    "env",
     "is_rust_available",
+    "observe",
     "resolve_stream_backend",
+    "scoped",
+    "sh",
 ]
 __version__ = "0.1.0"

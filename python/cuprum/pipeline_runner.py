@@ -1,0 +1,347 @@
+"""Run a pipeline: spawn every stage, pump every hop, apply the failure policy.
+
+Failure policy
+--------------
+* A stage *fails* when it exits non-zero on its own. An upstream stage
+  killed by SIGPIPE after its downstream closed the hop is not a failure
+  (pipefail with SIGPIPE forgiven; a shell wrapper's ``128 + SIGPIPE``
+  status counts as SIGPIPE), and neither is a stage that Cuprum terminated
+  because another stage failed.
+* When a stage fails, every stage still running is terminated (its process
+  group gets SIGTERM, then SIGKILL after the grace).
+* ``failure_index`` is the first stage, in pipeline order, that failed.
+
+A timeout or cancellation terminates every stage, stops every pump and reaps
+every process before the exception leaves ``run()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Final
+
+from cuprum.environment import build_environment
+from cuprum.errors import PipelineFailed, TimeoutExpired
+from cuprum.events import ExecPhase
+from cuprum.execution import (
+    check_allowed,
+    feed_stdin,
+    run_after_hooks,
+    run_before_hooks,
+    working_directory,
+)
+from cuprum.observer import EventSource, new_exec_id
+from cuprum.options import ExecutionContext, RunOutputOptions, resolve_timeout
+from cuprum.output import OutputCollector
+from cuprum.process import exit_code, run_to_completion, spawn, terminate_group
+from cuprum.pumps import HopOutcome, pump_for
+from cuprum.result import CommandResult, PipelineResult
+from cuprum.scope import current_scope
+from cuprum.stream_backend import resolve_stream_backend
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from cuprum.options import StdinInput
+    from cuprum.pipeline import Pipeline
+    from cuprum.pumps import Pump
+
+_SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
+_DEFAULT_OUTPUT: Final = RunOutputOptions()
+_DEFAULT_CONTEXT: Final = ExecutionContext()
+HOP_PIPE_SIZE: Final = 1024 * 1024
+"""Kernel buffer asked for each hop pipe (F_SETPIPE_SZ); fewer, larger reads."""
+
+
+def _hop_pipe() -> tuple[int, int]:
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    with contextlib.suppress(OSError, AttributeError):
+        import fcntl  # noqa: PLC0415 (POSIX only)
+
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, HOP_PIPE_SIZE)
+    return read_fd, write_fd
+
+
+def _close_all(fds: list[int]) -> None:
+    while fds:
+        with contextlib.suppress(OSError):
+            os.close(fds.pop())
+
+
+class _Stage:
+    """One running stage: its process, events, stderr and how it ended."""
+
+    __slots__ = ("events", "failed", "process", "stderr", "terminated")
+
+    def __init__(self, events: EventSource, stderr: OutputCollector) -> None:
+        self.events = events
+        self.stderr = stderr
+        self.process: asyncio.subprocess.Process | None = None
+        self.terminated = False
+        self.failed = False
+
+
+class _PipelineRun:
+    """Everything one run of one pipeline needs, in one place."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        pump: Pump,
+        output: RunOutputOptions,
+        context: ExecutionContext,
+        stdin_bytes: bytes | None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.pump = pump
+        self.output = output
+        self.context = context
+        self.stdin_bytes = stdin_bytes
+        self.scope = current_scope()
+        exec_id = new_exec_id()
+        cwd = working_directory(context)
+        self.stages: list[_Stage] = []
+        for index, cmd in enumerate(pipeline.stages):
+            events = EventSource(
+                self.scope,
+                exec_id=exec_id,
+                program=cmd.program,
+                argv=cmd.argv,
+                cwd=cwd,
+                tags=context.tags,
+                stage=index,
+            )
+            stderr = self._collector(ExecPhase.STDERR, events, context.stderr_sink or sys.stderr)
+            self.stages.append(_Stage(events, stderr))
+        self.stdout = self._collector(ExecPhase.STDOUT, self.stages[-1].events, context.stdout_sink or sys.stdout)
+        self.hops: list[HopOutcome | None] = [None] * (len(pipeline.stages) - 1)
+        self.started = time.monotonic()
+        self.tasks: list[asyncio.Future[None]] = []
+
+    def _collector(self, phase: ExecPhase, events: EventSource, sink: object) -> OutputCollector:
+        return OutputCollector(
+            phase=phase,
+            capture=self.output.capture,
+            sink=sink if self.output.echo else None,  # pyright: ignore[reportArgumentType]
+            encoding=self.context.encoding,
+            errors=self.context.errors,
+            events=events,
+        )
+
+    def _piped(self, events: EventSource) -> bool:
+        return self.output.capture or self.output.echo or events.observed
+
+    async def spawn_all(self, env: dict[str, str] | None) -> list[tuple[int, int]]:
+        """Start every stage; return each hop's parent-side (read, write) descriptors."""
+        hop_ends: list[tuple[int, int]] = []
+        child_ends: list[int] = []
+        parent_ends: list[int] = []
+        last = len(self.stages) - 1
+        try:
+            upstream_read: int | None = None
+            for index, (cmd, stage) in enumerate(zip(self.pipeline.stages, self.stages, strict=True)):
+                if index == 0:
+                    stdin: int = subprocess.PIPE if self.stdin_bytes is not None else subprocess.DEVNULL
+                else:
+                    # Parent writes into this pipe; the stage reads it.
+                    stage_read, parent_write = _hop_pipe()
+                    child_ends.append(stage_read)
+                    parent_ends.append(parent_write)
+                    assert upstream_read is not None  # noqa: S101 (set by the previous stage)
+                    hop_ends.append((upstream_read, parent_write))
+                    stdin = stage_read
+                if index < last:
+                    upstream_read, stage_write = _hop_pipe()
+                    parent_ends.append(upstream_read)
+                    child_ends.append(stage_write)
+                    stdout: int = stage_write
+                else:
+                    stdout = subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL
+                stage.process = await spawn(
+                    cmd.argv,
+                    env=env,
+                    context=self.context,
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL,
+                )
+                # The children hold their ends now; ours must go, or EOF never comes.
+                _close_all(child_ends)
+                stage.events.pid = stage.process.pid
+                await stage.events.emit(ExecPhase.START)
+        except BaseException:
+            _close_all(child_ends)
+            _close_all(parent_ends)
+            await self.terminate_running()
+            raise
+        return hop_ends
+
+    def start_io(self, hop_ends: list[tuple[int, int]]) -> None:
+        """Start the pumps, the stdin feeder, the readers and the stage watchers."""
+        first = self.stages[0].process
+        assert first is not None  # noqa: S101
+        io: list[Coroutine[object, object, None]] = []
+        if self.stdin_bytes is not None and first.stdin is not None:
+            io.append(feed_stdin(first.stdin, self.stdin_bytes, self.stages[0].events))
+        for index, (source, sink) in enumerate(hop_ends):
+            io.append(self._run_hop(index, source, sink))
+        for stage in self.stages:
+            assert stage.process is not None  # noqa: S101
+            if stage.process.stderr is not None:
+                io.append(stage.stderr.read_from(stage.process.stderr))
+        last = self.stages[-1].process
+        assert last is not None  # noqa: S101
+        if last.stdout is not None:
+            io.append(self.stdout.read_from(last.stdout))
+        io.extend(self._watch(index) for index in range(len(self.stages)))
+        self.tasks = [asyncio.ensure_future(coro) for coro in io]
+
+    async def _run_hop(self, index: int, source: int, sink: int) -> None:
+        self.hops[index] = await self.pump.run(source, sink)
+
+    async def _watch(self, index: int) -> None:
+        stage = self.stages[index]
+        assert stage.process is not None  # noqa: S101
+        code = await stage.process.wait()
+        if code == 0 or stage.terminated or self._forgiven(index, code):
+            return
+        stage.failed = True
+        await self.terminate_running()
+
+    def _forgiven(self, index: int, code: int) -> bool:
+        """SIGPIPE after the downstream closed the hop is how pipelines end early."""
+        if code not in _SIGPIPE_STATUSES or index >= len(self.hops):
+            return False
+        hop = self.hops[index]
+        downstream = self.stages[index + 1].process
+        return (hop is not None and hop.downstream_closed) or (
+            downstream is not None and downstream.returncode is not None
+        )
+
+    async def terminate_running(self) -> None:
+        """Terminate every stage still running (their groups), and reap them."""
+        running = [s for s in self.stages if s.process is not None and s.process.returncode is None]
+        for stage in running:
+            stage.terminated = True
+        await asyncio.gather(
+            *(terminate_group(s.process, self.context.cancel_grace) for s in running if s.process is not None)
+        )
+
+    async def wait(self) -> None:
+        """Wait for every task; the pumps and readers end once the stages have."""
+        await asyncio.gather(*self.tasks)
+
+    async def tear_down(self) -> None:
+        """Stop everything after a timeout or cancellation; reap every stage."""
+        await self.terminate_running()
+        pending = [task for task in self.tasks if not task.done()]
+        if pending:
+            # The pipes reach EOF once the groups are dead; bound the wait in
+            # case a process that left its group still holds one.
+            with contextlib.suppress(Exception):
+                await run_to_completion(asyncio.wait(pending, timeout=max(self.context.cancel_grace, 0.1)))
+        for task in self.tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await run_to_completion(_settle(self.tasks))
+        await self.stdout.finish()
+        for stage in self.stages:
+            await stage.stderr.finish()
+
+    async def emit_exits(self) -> None:
+        """Emit each reaped stage's ``exit`` event."""
+        duration = time.monotonic() - self.started
+        for stage in self.stages:
+            if stage.process is not None and stage.process.returncode is not None:
+                await stage.events.emit(ExecPhase.EXIT, exit_code=stage.process.returncode, duration_s=duration)
+
+    def result(self) -> PipelineResult:
+        """The pipeline's result (every stage reaped)."""
+        last = len(self.stages) - 1
+        stages = tuple(
+            CommandResult(
+                program=cmd.program,
+                argv=cmd.argv,
+                exit_code=exit_code(stage.process) if stage.process is not None else -signal.SIGKILL,
+                pid=stage.process.pid if stage.process is not None else 0,
+                stdout=self.stdout.text() if index == last else None,
+                stderr=stage.stderr.text(),
+            )
+            for index, (cmd, stage) in enumerate(zip(self.pipeline.stages, self.stages, strict=True))
+        )
+        failures = [index for index, stage in enumerate(self.stages) if stage.failed]
+        hop_bytes = tuple(hop.bytes_moved if hop is not None else 0 for hop in self.hops)
+        return PipelineResult(stages=stages, failure_index=failures[0] if failures else None, hop_bytes=hop_bytes)
+
+
+async def _settle(tasks: list[asyncio.Future[None]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    stdin: StdinInput | None,
+    check: bool,
+) -> PipelineResult:
+    """Run ``pipeline``; see ``Pipeline.run`` for the contract."""
+    if len(pipeline.stages) < 2:  # noqa: PLR2004
+        msg = f"a pipeline needs at least two stages, got {len(pipeline.stages)}"
+        raise ValueError(msg)
+    pump = pump_for(resolve_stream_backend())
+    scope = current_scope()
+    for cmd in pipeline.stages:
+        check_allowed(scope, cmd)
+    output = output or _DEFAULT_OUTPUT
+    context = context or _DEFAULT_CONTEXT
+    limit = resolve_timeout(timeout, context, scope.timeout)
+    env = build_environment(scope.env_overlays, context.env)
+    stdin_bytes = stdin.encode(context.encoding) if stdin is not None else None
+
+    run = _PipelineRun(pipeline, pump, output, context, stdin_bytes)
+    for stage in run.stages:
+        await stage.events.emit(ExecPhase.PLAN)
+    for cmd in pipeline.stages:
+        await run_before_hooks(scope.before_hooks, cmd)
+
+    deadline = asyncio.timeout(limit)
+    try:
+        async with deadline:
+            hop_ends = await run.spawn_all(env)
+            run.start_io(hop_ends)
+            await asyncio.shield(asyncio.ensure_future(run.wait()))
+    except BaseException as error:
+        await run.tear_down()
+        timed_out = isinstance(error, TimeoutError) and deadline.expired()
+        if timed_out or isinstance(error, asyncio.CancelledError):
+            for stage in run.stages:
+                await stage.events.emit(ExecPhase.TIMEOUT if timed_out else ExecPhase.CANCEL)
+        await run.emit_exits()
+        if timed_out:
+            raise TimeoutExpired(pipeline.shell_quoted, limit or 0.0, run.stdout.text(), _stderr_of(run)) from None
+        raise
+
+    await run.emit_exits()
+    result = run.result()
+    for cmd, stage_result in zip(pipeline.stages, result.stages, strict=True):
+        await run_after_hooks(scope.after_hooks, cmd, stage_result)
+    if check and not result.ok:
+        raise PipelineFailed(result)
+    return result
+
+
+def _stderr_of(run: _PipelineRun) -> str | None:
+    """Every stage's stderr, in order, for a timeout's report."""
+    parts = [stage.stderr.text() for stage in run.stages]
+    if all(part is None for part in parts):
+        return None
+    return "".join(part or "" for part in parts)
