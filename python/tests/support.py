@@ -1,0 +1,103 @@
+"""Helpers shared by the unit tests: a test catalogue, child programs, leak checks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from cuprum import DEFAULT_CATALOGUE, Program, ProgramCatalogue, ProjectSettings, SafeCmd, sh
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+SH = Program("sh")
+PYTHON = Program(sys.executable)
+
+TEST_CATALOGUE = ProgramCatalogue(
+    projects=(
+        *DEFAULT_CATALOGUE.projects,
+        ProjectSettings(name="test-tools", programs=(SH, PYTHON)),
+    ),
+)
+"""The default catalogue plus ``sh`` and this interpreter, for test children."""
+
+
+def shell(script: str) -> SafeCmd:
+    """``sh -c script``: for tests only (Cuprum itself never uses a shell)."""
+    return sh.make(SH, catalogue=TEST_CATALOGUE)("-c", script)
+
+
+def py(code: str, *args: str) -> SafeCmd:
+    """Run ``code`` in a child Python (payloads are generated in the child)."""
+    return sh.make(PYTHON, catalogue=TEST_CATALOGUE)("-c", code, *args)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` still exists (zombies excluded)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # killpg succeeds on zombies too: look for a live member.
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def wait_until(condition: object, timeout: float = 10.0) -> bool:
+    """Poll ``condition()`` until true or ``timeout`` s pass; return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():  # pyright: ignore[reportCallIssue, reportOptionalCall]
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+
+
+def open_fds() -> set[int]:
+    """This process's open file descriptors."""
+    return {int(fd) for fd in os.listdir("/proc/self/fd")}
+
+
+@contextlib.contextmanager
+def no_fd_leak() -> Iterator[None]:
+    """Assert that the block leaves no descriptor open that it did not find."""
+    before = open_fds()
+    yield
+    # Closing may be scheduled on the loop just before it finishes; give the
+    # kernel a moment, then compare.
+    leaked: set[int] = set()
+    for _ in range(100):
+        leaked = open_fds() - before
+        if not leaked:
+            return
+        time.sleep(0.01)
+    details = {fd: _describe_fd(fd) for fd in leaked}
+    msg = f"file descriptors leaked: {details}"
+    raise AssertionError(msg)
+
+
+def _describe_fd(fd: int) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return "?"
+
+
+def kill_group_quietly(pgid: int) -> None:
+    """Clean-up for a failing test: make sure a group is gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
