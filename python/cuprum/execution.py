@@ -18,15 +18,18 @@ import sys
 import time
 from typing import TYPE_CHECKING, Final
 
+from cuprum.capture import Capture, rust_capture_eligible
 from cuprum.environment import build_environment
 from cuprum.errors import CommandFailed, ForbiddenProgramError, TimeoutExpired
 from cuprum.events import ExecPhase
+from cuprum.fds import OwnedFd, owned_pipe
 from cuprum.observer import EventSource, new_exec_id
 from cuprum.options import ExecutionContext, RunOutputOptions, resolve_timeout
 from cuprum.output import OutputCollector
 from cuprum.process import exit_code, run_to_completion, spawn, terminate_group
 from cuprum.result import CommandResult
 from cuprum.scope import current_scope
+from cuprum.stream_backend import resolve_stream_backend
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -95,6 +98,7 @@ async def execute(
     """Run ``cmd`` to completion; see ``SafeCmd.run`` for the contract."""
     scope = current_scope()
     check_allowed(scope, cmd)
+    backend = resolve_stream_backend()
     output = output or _DEFAULT_OUTPUT
     context = context or _DEFAULT_CONTEXT
     limit = resolve_timeout(timeout, context, scope.timeout)
@@ -130,19 +134,37 @@ async def execute(
         events=events,
     )
     piped = output.capture or output.echo or events.observed
+    captured_stdout: Capture = stdout
+    io: list[Coroutine[object, object, None]] = []
+    rust_stdout: tuple[OwnedFd, OwnedFd] | None = None
+    if rust_capture_eligible(backend, output, context, events):
+        from cuprum.pumps.rust import RustCapture  # noqa: PLC0415 (needs the extension)
+
+        captured_stdout = rust_capture = RustCapture()
+        rust_stdout = owned_pipe()
+        io.append(rust_capture.read_fd(rust_stdout[0]))
     started = time.monotonic()
-    process = await spawn(
-        cmd.argv,
-        env=env,
-        context=context,
-        stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE if piped else subprocess.DEVNULL,
-        stderr=subprocess.PIPE if piped else subprocess.DEVNULL,
-    )
+    try:
+        process = await spawn(
+            cmd.argv,
+            env=env,
+            context=context,
+            stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
+            stdout=rust_stdout[1].fileno() if rust_stdout else subprocess.PIPE if piped else subprocess.DEVNULL,
+            stderr=subprocess.PIPE if piped else subprocess.DEVNULL,
+        )
+    except BaseException:
+        for coro in io:
+            coro.close()
+        if rust_stdout:
+            rust_stdout[0].close()
+        raise
+    finally:
+        if rust_stdout:
+            rust_stdout[1].close()  # the child has its copy
     events.pid = process.pid
     await events.emit(ExecPhase.START)
 
-    io: list[Coroutine[object, object, None]] = []
     if stdin_bytes is not None and process.stdin is not None:
         io.append(feed_stdin(process.stdin, stdin_bytes, events))
     if process.stdout is not None:
@@ -155,13 +177,15 @@ async def execute(
         async with deadline:
             await asyncio.shield(communicate)
     except BaseException as error:
-        await _tear_down(process, communicate, context.cancel_grace, stdout, stderr)
+        await _tear_down(process, communicate, context.cancel_grace, captured_stdout, stderr)
+        if rust_stdout:
+            rust_stdout[0].close()  # in case its reader never got to run
         timed_out = isinstance(error, TimeoutError) and deadline.expired()
         if timed_out or isinstance(error, asyncio.CancelledError):
             await events.emit(ExecPhase.TIMEOUT if timed_out else ExecPhase.CANCEL)
         await _emit_exit(events, process, started)
         if timed_out:
-            raise TimeoutExpired(cmd.shell_quoted, limit or 0.0, stdout.text(), stderr.text()) from None
+            raise TimeoutExpired(cmd.shell_quoted, limit or 0.0, captured_stdout.text(), stderr.text()) from None
         raise
 
     await _emit_exit(events, process, started)
@@ -170,7 +194,7 @@ async def execute(
         argv=cmd.argv,
         exit_code=exit_code(process),
         pid=process.pid,
-        stdout=stdout.text(),
+        stdout=captured_stdout.text(),
         stderr=stderr.text(),
     )
     await run_after_hooks(scope.after_hooks, cmd, result)
@@ -188,7 +212,7 @@ async def _tear_down(
     process: asyncio.subprocess.Process,
     communicate: asyncio.Future[None],
     grace: float,
-    *collectors: OutputCollector,
+    *collectors: Capture,
 ) -> None:
     """Terminate the group, let the readers drain what is left, and stop them."""
     await terminate_group(process, grace)

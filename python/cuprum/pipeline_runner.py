@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING, Final
 
+from cuprum.capture import Capture, rust_capture_eligible
 from cuprum.environment import build_environment
 from cuprum.errors import PipelineFailed, TimeoutExpired
 from cuprum.events import ExecPhase
+from cuprum.fds import OwnedFd, owned_pipe
 from cuprum.execution import (
     check_allowed,
     feed_stdin,
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from cuprum.options import StdinInput
     from cuprum.pipeline import Pipeline
     from cuprum.pumps import Pump
+    from cuprum.pumps.rust import RustCapture
+    from cuprum.stream_backend import StreamBackend
 
 _SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
 _DEFAULT_OUTPUT: Final = RunOutputOptions()
@@ -59,19 +62,13 @@ HOP_PIPE_SIZE: Final = 1024 * 1024
 """Kernel buffer asked for each hop pipe (F_SETPIPE_SZ); fewer, larger reads."""
 
 
-def _hop_pipe() -> tuple[int, int]:
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+def _hop_pipe() -> tuple[OwnedFd, OwnedFd]:
+    read_end, write_end = owned_pipe()
     with contextlib.suppress(OSError, AttributeError):
         import fcntl  # noqa: PLC0415 (POSIX only)
 
-        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, HOP_PIPE_SIZE)
-    return read_fd, write_fd
-
-
-def _close_all(fds: list[int]) -> None:
-    while fds:
-        with contextlib.suppress(OSError):
-            os.close(fds.pop())
+        fcntl.fcntl(write_end.fileno(), fcntl.F_SETPIPE_SZ, HOP_PIPE_SIZE)
+    return read_end, write_end
 
 
 class _Stage:
@@ -93,13 +90,13 @@ class _PipelineRun:
     def __init__(
         self,
         pipeline: Pipeline,
-        pump: Pump,
+        backend: StreamBackend,
         output: RunOutputOptions,
         context: ExecutionContext,
         stdin_bytes: bytes | None,
     ) -> None:
         self.pipeline = pipeline
-        self.pump = pump
+        self.pump: Pump = pump_for(backend)
         self.output = output
         self.context = context
         self.stdin_bytes = stdin_bytes
@@ -119,7 +116,18 @@ class _PipelineRun:
             )
             stderr = self._collector(ExecPhase.STDERR, events, context.stderr_sink or sys.stderr)
             self.stages.append(_Stage(events, stderr))
-        self.stdout = self._collector(ExecPhase.STDOUT, self.stages[-1].events, context.stdout_sink or sys.stdout)
+        last_events = self.stages[-1].events
+        self.stdout_collector = self._collector(ExecPhase.STDOUT, last_events, context.stdout_sink or sys.stdout)
+        self.stdout: Capture = self.stdout_collector
+        self.rust_stdout: RustCapture | None = None
+        self.rust_stdout_fd: OwnedFd | None = None
+        # Every parent-side descriptor of the run; closed (idempotently) at
+        # the end even if the task meant to close one never got to run.
+        self.owned: list[OwnedFd] = []
+        if rust_capture_eligible(backend, output, context, last_events):
+            from cuprum.pumps.rust import RustCapture  # noqa: PLC0415 (needs the extension)
+
+            self.stdout = self.rust_stdout = RustCapture()
         self.hops: list[HopOutcome | None] = [None] * (len(pipeline.stages) - 1)
         self.started = time.monotonic()
         self.tasks: list[asyncio.Future[None]] = []
@@ -137,30 +145,34 @@ class _PipelineRun:
     def _piped(self, events: EventSource) -> bool:
         return self.output.capture or self.output.echo or events.observed
 
-    async def spawn_all(self, env: dict[str, str] | None) -> list[tuple[int, int]]:
+    async def spawn_all(self, env: dict[str, str] | None) -> list[tuple[OwnedFd, OwnedFd]]:
         """Start every stage; return each hop's parent-side (read, write) descriptors."""
-        hop_ends: list[tuple[int, int]] = []
-        child_ends: list[int] = []
-        parent_ends: list[int] = []
+        hop_ends: list[tuple[OwnedFd, OwnedFd]] = []
         last = len(self.stages) - 1
-        try:
-            upstream_read: int | None = None
-            for index, (cmd, stage) in enumerate(zip(self.pipeline.stages, self.stages, strict=True)):
+        upstream_read: OwnedFd | None = None
+        for index, (cmd, stage) in enumerate(zip(self.pipeline.stages, self.stages, strict=True)):
+            child_ends: list[OwnedFd] = []
+            try:
                 if index == 0:
                     stdin: int = subprocess.PIPE if self.stdin_bytes is not None else subprocess.DEVNULL
                 else:
-                    # Parent writes into this pipe; the stage reads it.
+                    # The parent writes into this pipe; the stage reads it.
                     stage_read, parent_write = _hop_pipe()
                     child_ends.append(stage_read)
-                    parent_ends.append(parent_write)
+                    self.owned.append(parent_write)
                     assert upstream_read is not None  # noqa: S101 (set by the previous stage)
                     hop_ends.append((upstream_read, parent_write))
-                    stdin = stage_read
+                    stdin = stage_read.fileno()
                 if index < last:
                     upstream_read, stage_write = _hop_pipe()
-                    parent_ends.append(upstream_read)
+                    self.owned.append(upstream_read)
                     child_ends.append(stage_write)
-                    stdout: int = stage_write
+                    stdout: int = stage_write.fileno()
+                elif self.rust_stdout is not None:
+                    self.rust_stdout_fd, stage_write = owned_pipe()
+                    self.owned.append(self.rust_stdout_fd)
+                    child_ends.append(stage_write)
+                    stdout = stage_write.fileno()
                 else:
                     stdout = subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL
                 stage.process = await spawn(
@@ -171,18 +183,21 @@ class _PipelineRun:
                     stdout=stdout,
                     stderr=subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL,
                 )
-                # The children hold their ends now; ours must go, or EOF never comes.
-                _close_all(child_ends)
-                stage.events.pid = stage.process.pid
-                await stage.events.emit(ExecPhase.START)
-        except BaseException:
-            _close_all(child_ends)
-            _close_all(parent_ends)
-            await self.terminate_running()
-            raise
+            finally:
+                # The child holds its ends now; ours must go, or EOF never comes.
+                for end in child_ends:
+                    end.close()
+            stage.events.pid = stage.process.pid
+            await stage.events.emit(ExecPhase.START)
         return hop_ends
 
-    def start_io(self, hop_ends: list[tuple[int, int]]) -> None:
+    def close_owned(self) -> None:
+        """Close every parent-side descriptor still open (idempotent)."""
+        for owned in self.owned:
+            with contextlib.suppress(OSError):
+                owned.close()
+
+    def start_io(self, hop_ends: list[tuple[OwnedFd, OwnedFd]]) -> None:
         """Start the pumps, the stdin feeder, the readers and the stage watchers."""
         first = self.stages[0].process
         assert first is not None  # noqa: S101
@@ -197,12 +212,14 @@ class _PipelineRun:
                 io.append(stage.stderr.read_from(stage.process.stderr))
         last = self.stages[-1].process
         assert last is not None  # noqa: S101
-        if last.stdout is not None:
-            io.append(self.stdout.read_from(last.stdout))
+        if self.rust_stdout is not None and self.rust_stdout_fd is not None:
+            io.append(self.rust_stdout.read_fd(self.rust_stdout_fd))
+        elif last.stdout is not None:
+            io.append(self.stdout_collector.read_from(last.stdout))
         io.extend(self._watch(index) for index in range(len(self.stages)))
         self.tasks = [asyncio.ensure_future(coro) for coro in io]
 
-    async def _run_hop(self, index: int, source: int, sink: int) -> None:
+    async def _run_hop(self, index: int, source: OwnedFd, sink: OwnedFd) -> None:
         self.hops[index] = await self.pump.run(source, sink)
 
     async def _watch(self, index: int) -> None:
@@ -250,6 +267,7 @@ class _PipelineRun:
             task.cancel()
         with contextlib.suppress(Exception):
             await run_to_completion(_settle(self.tasks))
+        self.close_owned()
         await self.stdout.finish()
         for stage in self.stages:
             await stage.stderr.finish()
@@ -297,7 +315,7 @@ async def run_pipeline(
     if len(pipeline.stages) < 2:  # noqa: PLR2004
         msg = f"a pipeline needs at least two stages, got {len(pipeline.stages)}"
         raise ValueError(msg)
-    pump = pump_for(resolve_stream_backend())
+    backend = resolve_stream_backend()
     scope = current_scope()
     for cmd in pipeline.stages:
         check_allowed(scope, cmd)
@@ -307,7 +325,7 @@ async def run_pipeline(
     env = build_environment(scope.env_overlays, context.env)
     stdin_bytes = stdin.encode(context.encoding) if stdin is not None else None
 
-    run = _PipelineRun(pipeline, pump, output, context, stdin_bytes)
+    run = _PipelineRun(pipeline, backend, output, context, stdin_bytes)
     for stage in run.stages:
         await stage.events.emit(ExecPhase.PLAN)
     for cmd in pipeline.stages:
@@ -319,6 +337,7 @@ async def run_pipeline(
             hop_ends = await run.spawn_all(env)
             run.start_io(hop_ends)
             await asyncio.shield(asyncio.ensure_future(run.wait()))
+        run.close_owned()
     except BaseException as error:
         await run.tear_down()
         timed_out = isinstance(error, TimeoutError) and deadline.expired()

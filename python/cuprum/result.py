@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+import reprlib
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from cuprum.catalogue import Program
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+_output_repr: Final = reprlib.Repr(maxstring=80)
+
+
+def _abbreviated(text: str | None) -> str:
+    """A repr of captured output that stays short whatever its size."""
+    if text is None or len(text) <= _output_repr.maxstring:
+        return repr(text)
+    return f"{_output_repr.repr(text)} ({len(text)} chars)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class CommandResult:
     """The outcome of one process.
 
@@ -38,6 +49,13 @@ class CommandResult:
     def ok(self) -> bool:
         """Whether the process exited with status 0."""
         return self.exit_code == 0
+
+    def __repr__(self) -> str:
+        """Every field, with long output abbreviated (results can hold gigabytes)."""
+        return (
+            f"CommandResult(program={self.program!r}, argv={self.argv!r}, exit_code={self.exit_code}, "
+            f"pid={self.pid}, stdout={_abbreviated(self.stdout)}, stderr={_abbreviated(self.stderr)})"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import enum
 import functools
 import importlib
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal, Protocol, cast
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -36,6 +36,26 @@ class BackendChoice(enum.StrEnum):
     RUST = "rust"
 
 
+class RustExtension(Protocol):
+    """What ``cuprum._rust`` provides (see ``cuprum/_rust.pyi``)."""
+
+    __version__: str
+
+    def pump(self, reader_fd: int, writer_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...) -> int:
+        """Move bytes between descriptors; return the count."""
+        ...
+
+    def pump_hop(
+        self, reader_fd: int, writer_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...
+    ) -> tuple[int, Literal["eof", "downstream_closed", "cancelled"]]:
+        """Move bytes; return the count and how the hop ended."""
+        ...
+
+    def consume(self, reader_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...) -> str:
+        """Read to EOF and decode as UTF-8 with replacement."""
+        ...
+
+
 @functools.cache
 def _load_extension() -> ModuleType | ImportError:
     """Import the Rust extension once; remember the failure as well."""
@@ -45,7 +65,7 @@ def _load_extension() -> ModuleType | ImportError:
         return error
 
 
-def rust_extension() -> ModuleType:
+def rust_extension() -> RustExtension:
     """Return the ``cuprum._rust`` module.
 
     Raises
@@ -56,7 +76,7 @@ def rust_extension() -> ModuleType:
     """
     loaded = _load_extension()
     if not isinstance(loaded, ImportError):
-        return loaded
+        return cast("RustExtension", loaded)
     message = (
         f"the Rust stream backend is unavailable: cannot import {_EXTENSION} "
         f"({loaded}); set {ENV_VAR}=python or auto, or install a build of "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from cuprum.stream_backend import StreamBackend
 
 if TYPE_CHECKING:
+    from cuprum.fds import OwnedFd
     from cuprum.pumps.python import PythonPump
     from cuprum.pumps.rust import RustPump
 
@@ -40,8 +41,8 @@ class HopOutcome:
 class Pump(Protocol):
     """A stream backend's way of running one hop."""
 
-    async def run(self, source_fd: int, sink_fd: int) -> HopOutcome:
-        """Move bytes from ``source_fd`` to ``sink_fd``; close both; report."""
+    async def run(self, source: OwnedFd, sink: OwnedFd) -> HopOutcome:
+        """Move bytes from ``source`` to ``sink``; close both; report."""
         ...
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from cuprum.pumps import HopOutcome
+
+if TYPE_CHECKING:
+    from cuprum.fds import OwnedFd
 
 WRITE_HIGH_WATER: Final = 256 * 1024
 """Bytes the downstream transport may buffer before reading pauses."""
@@ -89,16 +92,13 @@ class _SinkProtocol(asyncio.BaseProtocol):
 class PythonPump:
     """Runs a hop on the event loop with asyncio transports."""
 
-    async def run(self, source_fd: int, sink_fd: int) -> HopOutcome:
+    async def run(self, source_fd: OwnedFd, sink_fd: OwnedFd) -> HopOutcome:
         """Move bytes until EOF or early close; both descriptors end up closed."""
         loop = asyncio.get_running_loop()
         hop = _Hop(loop.create_future())
-        source = os.fdopen(source_fd, "rb", buffering=0)
-        try:
-            sink = os.fdopen(sink_fd, "wb", buffering=0)
-        except BaseException:
-            source.close()
-            raise
+        # The file objects (and then the transports) own the descriptors now.
+        source = os.fdopen(source_fd.release(), "rb", buffering=0)
+        sink = os.fdopen(sink_fd.release(), "wb", buffering=0)
         try:
             hop.writer, _ = await loop.connect_write_pipe(lambda: _SinkProtocol(hop), sink)
             hop.writer.set_write_buffer_limits(high=WRITE_HIGH_WATER)
