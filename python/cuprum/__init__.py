@@ -1,8 +1,8 @@
-"""Cuprum: typed, async command execution for Python, without a shell.
+r"""Cuprum: typed, async command execution for Python, without a shell.
 
 >>> from cuprum import ECHO, sh
 >>> sh.make(ECHO)("hello").run_sync().stdout
-'hello\\n'
+'hello\n'
 """
 
 from cuprum import sh

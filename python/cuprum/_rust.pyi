@@ -3,7 +3,9 @@ from typing import Literal
 
 __version__: str
 
-def pump(reader_fd: int, writer_fd: int, *, buffer_size: int = 65536, cancel_fd: int | None = None) -> int: ...
+def pump(
+    reader_fd: int, writer_fd: int, *, buffer_size: int = 65536, cancel_fd: int | None = None
+) -> int: ...
 def pump_hop(
     reader_fd: int, writer_fd: int, *, buffer_size: int = 65536, cancel_fd: int | None = None
 ) -> tuple[int, Literal["eof", "downstream_closed", "cancelled"]]: ...

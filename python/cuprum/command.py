@@ -6,6 +6,7 @@ import dataclasses
 import shlex
 from typing import TYPE_CHECKING
 
+from cuprum.execution import execute
 from cuprum.sync import run_sync
 
 if TYPE_CHECKING:
@@ -90,8 +91,6 @@ class SafeCmd:
         OSError
             When the program cannot be started (``FileNotFoundError``, ...).
         """
-        from cuprum.execution import execute  # noqa: PLC0415 (execution imports this module)
-
         return await execute(self, output=output, timeout=timeout, context=context, stdin=stdin, check=check)
 
     def run_sync(

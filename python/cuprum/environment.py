@@ -19,7 +19,9 @@ def validate_overlay(overlay: Mapping[str, str], what: str) -> dict[str, str]:
     checked: dict[str, str] = {}
     for key, value in overlay.items():
         if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-            msg = f"{what}: invalid environment variable name {key!r} (need a non-empty str without '=' or NUL)"
+            msg = (
+                f"{what}: invalid environment variable name {key!r} (need a non-empty str without '=' or NUL)"
+            )
             raise ValueError(msg)
         if not isinstance(value, str) or "\0" in value:
             msg = f"{what}: invalid value for {key}: {value!r} (need a str without NUL)"

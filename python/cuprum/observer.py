@@ -8,16 +8,17 @@ and the run carries on: observers watch, they never steer.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from cuprum.events import ExecEvent, ExecPhase
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from cuprum.events import AsyncObserveHook, SyncObserveHook, Tags
     from cuprum.scope import ScopeState
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 logger: Final = logging.getLogger("cuprum.hooks")
 _ids = itertools.count(1)
 _PID_PREFIX: Final = f"{os.getpid():x}"
-_new_event = tuple.__new__
+_new_event = cast("Callable[[type[ExecEvent], tuple[object, ...]], ExecEvent]", tuple.__new__)
 
 
 def new_exec_id() -> str:
@@ -110,22 +111,24 @@ class EventSource:
         for event in events:
             for hook in sync_hooks:
                 try:
-                    hook(event)
-                except Exception:  # noqa: BLE001 (reported, by policy: observers never steer)
-                    _report(hook, event)
+                    if (outcome := hook(event)) is not None and inspect.isawaitable(outcome):
+                        await outcome  # a plain function that returned a coroutine
+                except Exception as error:  # noqa: BLE001 (reported, by policy: observers never steer)
+                    _report(hook, event, error)
             for hook in async_hooks:
                 try:
                     await hook(event)
-                except Exception:  # noqa: BLE001
-                    _report(hook, event)
+                except Exception as error:  # noqa: BLE001
+                    _report(hook, event, error)
 
 
-def _report(hook: object, event: ExecEvent) -> None:
+def _report(hook: object, event: ExecEvent, error: Exception) -> None:
     name = getattr(hook, "__qualname__", None) or repr(hook)
-    logger.exception(
+    logger.error(
         "observe hook %s raised on %s event of %s (exec_id %s); the run continues",
         name,
         event.phase.value,
         event.program,
         event.exec_id,
+        exc_info=error,
     )

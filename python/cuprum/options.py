@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    import os
+
     from cuprum.events import Tags
 
 
@@ -55,7 +57,7 @@ class ExecutionContext:
         Labels copied into every event of the run (for logs and metrics).
     """
 
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
     cwd: str | os.PathLike[str] | None = None
     encoding: str = "utf-8"
     errors: str = "replace"
@@ -63,7 +65,7 @@ class ExecutionContext:
     timeout: float | None = None
     stdout_sink: TextIO | None = None
     stderr_sink: TextIO | None = None
-    tags: Tags = dataclasses.field(default_factory=lambda: {})
+    tags: Tags = dataclasses.field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def __post_init__(self) -> None:
         """Validate the numbers and freeze the mappings."""
@@ -77,26 +79,28 @@ class ExecutionContext:
         if not isinstance(self.tags, Mapping):
             msg = "ExecutionContext.tags must be a mapping"
             raise TypeError(msg)
-        object.__setattr__(self, "tags", dict(self.tags))
+        object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
         if self.env is not None:
             if not isinstance(self.env, Mapping):
                 msg = "ExecutionContext.env must be a mapping of str to str"
                 raise TypeError(msg)
-            object.__setattr__(self, "env", dict(self.env))
+            object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
         "".encode(self.encoding, self.errors)  # an unknown codec fails here, not mid-run
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class StdinInput:
-    """Data for a command's stdin: ``text`` (encoded with the context's
-    encoding) or ``data`` (bytes), not both.
+    """Data for a command's stdin: ``text`` or ``data``, not both.
+
+    ``text`` is encoded with the context's encoding; ``data`` is written as
+    it is. Neither means an empty stdin that is closed at once.
     """
 
     text: str | None = None
     data: bytes | None = None
 
     def __post_init__(self) -> None:
-        """Require exactly one of ``text`` and ``data``."""
+        """Refuse both at once, and values of the wrong type."""
         if self.text is not None and self.data is not None:
             msg = "StdinInput takes text or data, not both"
             raise ValueError(msg)

@@ -1,8 +1,8 @@
-"""Read a child's output: decode incrementally, capture, echo, split lines.
+r"""Read a child's output: decode incrementally, capture, echo, split lines.
 
 Bytes are decoded with an incremental decoder, so a multi-byte character
-split across reads is never damaged. Lines end at ``\\n`` (a preceding
-``\\r`` is dropped), so a CRLF split across two reads is still one line end.
+split across reads is never damaged. Lines end at ``\n`` (a preceding
+``\r`` is dropped), so a CRLF split across two reads is still one line end.
 Reads are plain chunked reads: no line-length limit applies.
 """
 

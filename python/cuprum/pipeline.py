@@ -11,11 +11,16 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from cuprum.command import SafeCmd
+from cuprum.errors import PipelineFailed
+from cuprum.runner import run_stages
 from cuprum.sync import run_sync
 
 if TYPE_CHECKING:
     from cuprum.options import ExecutionContext, RunOutputOptions, StdinInput
     from cuprum.result import PipelineResult
+
+
+_MIN_STAGES = 2
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,9 +83,21 @@ class Pipeline:
         ForbiddenProgramError, TimeoutExpired, PipelineFailed
             As for ``SafeCmd.run``; ``PipelineFailed`` with ``check=True``.
         """
-        from cuprum.pipeline_runner import run_pipeline  # noqa: PLC0415 (imports this module)
-
-        return await run_pipeline(self, output=output, timeout=timeout, context=context, stdin=stdin, check=check)
+        if len(self.stages) < _MIN_STAGES:
+            msg = f"a pipeline needs at least two stages, got {len(self.stages)}"
+            raise ValueError(msg)
+        result = await run_stages(
+            self.stages,
+            staged=True,
+            label=self.shell_quoted,
+            output=output,
+            timeout=timeout,
+            context=context,
+            stdin=stdin,
+        )
+        if check and not result.ok:
+            raise PipelineFailed(result)
+        return result
 
     def run_sync(
         self,

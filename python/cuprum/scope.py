@@ -18,13 +18,13 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Self
 
-from cuprum.catalogue import Program
 from cuprum.environment import validate_overlay
 from cuprum.options import validate_timeout
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from cuprum.catalogue import Program
     from cuprum.command import SafeCmd
     from cuprum.events import AsyncObserveHook, ObserveHook, SyncObserveHook
     from cuprum.result import CommandResult
@@ -70,7 +70,9 @@ class ScopeConfig:
             object.__setattr__(self, "allowlist", frozenset(self.allowlist))
         validate_timeout(self.timeout, "ScopeConfig.timeout")
         if self.env_overlay is not None:
-            object.__setattr__(self, "env_overlay", validate_overlay(self.env_overlay, "ScopeConfig.env_overlay"))
+            object.__setattr__(
+                self, "env_overlay", validate_overlay(self.env_overlay, "ScopeConfig.env_overlay")
+            )
         for field in ("before_hooks", "after_hooks", "observe_hooks"):
             hooks = tuple(getattr(self, field))
             for hook in hooks:

@@ -91,7 +91,7 @@ class CommandBuilder:
 
 
 def _option(name: str, value: OptionValue) -> str | None:
-    if not name.strip("_"):
+    if not name.strip("_") or "\0" in name:
         msg = f"invalid option name {name!r}"
         raise ValueError(msg)
     flag = "--" + name.replace("_", "-")

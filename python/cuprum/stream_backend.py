@@ -41,7 +41,9 @@ class RustExtension(Protocol):
 
     __version__: str
 
-    def pump(self, reader_fd: int, writer_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...) -> int:
+    def pump(
+        self, reader_fd: int, writer_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...
+    ) -> int:
         """Move bytes between descriptors; return the count."""
         ...
 

@@ -8,6 +8,7 @@ the line splitter behind ``stdout``/``stderr`` events with Hypothesis.
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import logging
 import os
@@ -26,6 +27,7 @@ from cuprum import (
     ExecEvent,
     ExecPhase,
     ExecutionContext,
+    RunOutputOptions,
     StdinInput,
     TimeoutExpired,
     current_scope,
@@ -229,6 +231,20 @@ def test_tags_are_copied_from_the_context() -> None:
     assert {event.tags["request"] for event in events} == {"42"}
 
 
+def test_an_observer_cannot_rewrite_the_tags_of_a_run() -> None:
+    context = ExecutionContext(tags={"job": "nightly"})
+    seen: list[dict[str, str]] = []
+
+    def meddle(event: ExecEvent) -> None:
+        seen.append(dict(event.tags))
+        event.tags["job"] = "hijacked"  # pyright: ignore[reportIndexIssue]
+
+    with observe(meddle):
+        assert shell("exit 0").run_sync(context=context).ok
+    assert seen == [{"job": "nightly"}] * 3
+    assert context.tags == {"job": "nightly"}
+
+
 def test_timestamps_are_wall_clock_and_in_order() -> None:
     before = time.time()
     events, _ = observed_run(shell("echo a; echo b; echo c >&2"))
@@ -274,6 +290,26 @@ def test_a_character_split_across_writes_is_intact() -> None:
     )
     events, _ = observed_run(py(script))
     assert lines(events, ExecPhase.STDOUT) == ["caf\u00e9"]
+
+
+def test_line_events_do_not_need_capture() -> None:
+    events, result = observed_run(shell("echo out; echo err >&2"), output=RunOutputOptions(capture=False))
+    assert lines(events, ExecPhase.STDOUT) == ["out"]
+    assert lines(events, ExecPhase.STDERR) == ["err"]
+    assert getattr(result, "stdout", "") is None
+    assert getattr(result, "stderr", "") is None
+
+
+def test_line_events_and_echo_see_the_same_output() -> None:
+    sink = io.StringIO()
+    events, result = observed_run(
+        shell("printf 'one\\ntwo\\n'"),
+        output=RunOutputOptions(capture=True, echo=True),
+        context=ExecutionContext(stdout_sink=sink),
+    )
+    assert sink.getvalue() == "one\ntwo\n"
+    assert getattr(result, "stdout", None) == "one\ntwo\n"
+    assert lines(events, ExecPhase.STDOUT) == ["one", "two"]
 
 
 def test_pipeline_stages_share_the_exec_id() -> None:

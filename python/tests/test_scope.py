@@ -17,7 +17,7 @@ import pytest
 from support import PYTHON, SH, TEST_CATALOGUE, py, shell
 
 import cuprum.execution
-import cuprum.pipeline_runner
+import cuprum.runner
 from cuprum import (
     CAT,
     ECHO,
@@ -67,14 +67,13 @@ def no_scope_leak() -> Iterator[None]:
 def spawned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     """Record the argv of every process Cuprum starts (commands and pipelines)."""
     calls: list[tuple[str, ...]] = []
-    real_spawn = cuprum.execution.spawn
+    real_spawn = cuprum.runner.spawn
 
     async def spy(argv: tuple[str, ...], **kwargs: object) -> asyncio.subprocess.Process:
         calls.append(tuple(argv))
         return await real_spawn(argv, **kwargs)  # pyright: ignore[reportArgumentType]
 
-    monkeypatch.setattr(cuprum.execution, "spawn", spy)
-    monkeypatch.setattr(cuprum.pipeline_runner, "spawn", spy)
+    monkeypatch.setattr(cuprum.runner, "spawn", spy)
     return calls
 
 

@@ -92,26 +92,27 @@ class _SinkProtocol(asyncio.BaseProtocol):
 class PythonPump:
     """Runs a hop on the event loop with asyncio transports."""
 
-    async def run(self, source_fd: OwnedFd, sink_fd: OwnedFd) -> HopOutcome:
+    async def run(self, source: OwnedFd, sink: OwnedFd) -> HopOutcome:
         """Move bytes until EOF or early close; both descriptors end up closed."""
         loop = asyncio.get_running_loop()
         hop = _Hop(loop.create_future())
         # The file objects (and then the transports) own the descriptors now.
-        source = os.fdopen(source_fd.release(), "rb", buffering=0)
-        sink = os.fdopen(sink_fd.release(), "wb", buffering=0)
+        source_file = os.fdopen(source.release(), "rb", buffering=0)
+        sink_file = os.fdopen(sink.release(), "wb", buffering=0)
         try:
-            hop.writer, _ = await loop.connect_write_pipe(lambda: _SinkProtocol(hop), sink)
+            hop.writer, _ = await loop.connect_write_pipe(lambda: _SinkProtocol(hop), sink_file)
             hop.writer.set_write_buffer_limits(high=WRITE_HIGH_WATER)
-            hop.reader, _ = await loop.connect_read_pipe(lambda: _SourceProtocol(hop), source)
+            hop.reader, _ = await loop.connect_read_pipe(lambda: _SourceProtocol(hop), source_file)
             return await hop.done
         finally:
             # On cancellation the transports are still open: abort them. The
             # file objects are closed here too (idempotently), so neither
             # descriptor outlives run(), whatever the transports still have
             # scheduled.
-            for transport in (hop.reader, hop.writer):
-                if transport is not None and not transport.is_closing():
-                    transport.abort()
-            for pipe in (source, sink):
+            if hop.reader is not None and not hop.reader.is_closing():
+                hop.reader.close()  # read transports have no abort()
+            if hop.writer is not None and not hop.writer.is_closing():
+                hop.writer.abort()
+            for pipe in (source_file, sink_file):
                 with contextlib.suppress(OSError):
                     pipe.close()

@@ -40,21 +40,21 @@ async def run_blocking[T](work: Callable[[int], T], name: str) -> T:
     done: asyncio.Future[T] = loop.create_future()
     wake_read, wake_write = os.pipe2(os.O_CLOEXEC)
 
-    def report(outcome: T | BaseException, failed: bool) -> None:  # noqa: FBT001
-        if done.cancelled():
-            return
-        if failed:
-            done.set_exception(outcome)  # pyright: ignore[reportArgumentType]
-        else:
-            done.set_result(outcome)  # pyright: ignore[reportArgumentType]
+    def succeed(outcome: T) -> None:
+        if not done.done():
+            done.set_result(outcome)
+
+    def fail(error: BaseException) -> None:
+        if not done.done():
+            done.set_exception(error)
 
     def target() -> None:
         try:
             outcome = work(wake_read)
         except BaseException as error:  # noqa: BLE001 (handed to the awaiting task)
-            loop.call_soon_threadsafe(report, error, True)
+            loop.call_soon_threadsafe(fail, error)
         else:
-            loop.call_soon_threadsafe(report, outcome, False)
+            loop.call_soon_threadsafe(succeed, outcome)
 
     thread = threading.Thread(target=target, name=name, daemon=True)
     try:
@@ -86,7 +86,9 @@ class RustPump:
             extension = rust_extension()
             source_fd, sink_fd = source.fileno(), sink.fileno()
             moved, end = await run_blocking(
-                lambda cancel_fd: extension.pump_hop(source_fd, sink_fd, buffer_size=BUFFER_SIZE, cancel_fd=cancel_fd),
+                lambda cancel_fd: extension.pump_hop(
+                    source_fd, sink_fd, buffer_size=BUFFER_SIZE, cancel_fd=cancel_fd
+                ),
                 "cuprum-pump",
             )
         finally:

@@ -1,7 +1,19 @@
-"""Run a pipeline: spawn every stage, pump every hop, apply the failure policy.
+"""Run stages: one command, or a pipeline's commands connected by pumps.
 
-Failure policy
---------------
+A lone command is a run of one stage; a pipeline is a run of several. The
+order is fixed:
+
+1. the scope's allowlist (``ForbiddenProgramError`` before any hook runs or
+   any process starts);
+2. validation: stream backend, timeout, environment, stdin;
+3. ``plan`` events and before hooks;
+4. spawn every stage as the leader of its own process group, connecting
+   stage *i*'s stdout to stage *i + 1*'s stdin through a pump;
+5. stdin, pumps, output readers and stage watchers, all concurrently;
+6. ``exit`` events, results, after hooks.
+
+Failure policy (pipelines)
+--------------------------
 * A stage *fails* when it exits non-zero on its own. An upstream stage
   killed by SIGPIPE after its downstream closed the hop is not a failure
   (pipefail with SIGPIPE forgiven; a shell wrapper's ``128 + SIGPIPE``
@@ -11,8 +23,9 @@ Failure policy
   group gets SIGTERM, then SIGKILL after the grace).
 * ``failure_index`` is the first stage, in pipeline order, that failed.
 
-A timeout or cancellation terminates every stage, stops every pump and reaps
-every process before the exception leaves ``run()``.
+A timeout or cancellation terminates every stage, stops every pump and
+reader, closes every descriptor and reaps every process before the
+exception leaves ``run()``.
 """
 
 from __future__ import annotations
@@ -27,16 +40,10 @@ from typing import TYPE_CHECKING, Final
 
 from cuprum.capture import Capture, rust_capture_eligible
 from cuprum.environment import build_environment
-from cuprum.errors import PipelineFailed, TimeoutExpired
+from cuprum.errors import ForbiddenProgramError, TimeoutExpired
 from cuprum.events import ExecPhase
 from cuprum.fds import OwnedFd, owned_pipe
-from cuprum.execution import (
-    check_allowed,
-    feed_stdin,
-    run_after_hooks,
-    run_before_hooks,
-    working_directory,
-)
+from cuprum.hooks import run_after_hooks, run_before_hooks
 from cuprum.observer import EventSource, new_exec_id
 from cuprum.options import ExecutionContext, RunOutputOptions, resolve_timeout
 from cuprum.output import OutputCollector
@@ -47,19 +54,44 @@ from cuprum.scope import current_scope
 from cuprum.stream_backend import resolve_stream_backend
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Coroutine, Sequence
+    from typing import TextIO
 
+    from cuprum.command import SafeCmd
     from cuprum.options import StdinInput
-    from cuprum.pipeline import Pipeline
     from cuprum.pumps import Pump
     from cuprum.pumps.rust import RustCapture
+    from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
 
-_SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
 _DEFAULT_OUTPUT: Final = RunOutputOptions()
 _DEFAULT_CONTEXT: Final = ExecutionContext()
+_SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
+STDIN_CHUNK: Final = 64 * 1024
 HOP_PIPE_SIZE: Final = 1024 * 1024
-"""Kernel buffer asked for each hop pipe (F_SETPIPE_SZ); fewer, larger reads."""
+"""Kernel buffer asked for each hop pipe (F_SETPIPE_SZ): fewer, larger moves."""
+
+
+def check_allowed(scope: ScopeState, cmd: SafeCmd) -> None:
+    """Raise ``ForbiddenProgramError`` unless the scope admits ``cmd``."""
+    if not scope.is_allowed(cmd.program):
+        raise ForbiddenProgramError(cmd.program, scope.allowlist or frozenset())
+
+
+async def feed_stdin(writer: asyncio.StreamWriter, data: bytes, events: EventSource) -> None:
+    """Write ``data`` with backpressure, then close; an early close is an event, not an error."""
+    view = memoryview(data)
+    try:
+        for offset in range(0, len(view), STDIN_CHUNK):
+            writer.write(view[offset : offset + STDIN_CHUNK])
+            await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    except (BrokenPipeError, ConnectionResetError) as error:
+        writer.close()
+        await events.emit(ExecPhase.STDIN_ERROR, error=f"{type(error).__name__}: {error}")
+    else:
+        await events.emit(ExecPhase.STDIN, byte_count=len(data))
 
 
 def _hop_pipe() -> tuple[OwnedFd, OwnedFd]:
@@ -72,71 +104,77 @@ def _hop_pipe() -> tuple[OwnedFd, OwnedFd]:
 
 
 class _Stage:
-    """One running stage: its process, events, stderr and how it ended."""
+    """One stage: its command, process, events, stderr and how it ended."""
 
-    __slots__ = ("events", "failed", "process", "stderr", "terminated")
+    __slots__ = ("cmd", "events", "exited_at", "failed", "process", "stderr", "terminated")
 
-    def __init__(self, events: EventSource, stderr: OutputCollector) -> None:
+    def __init__(self, cmd: SafeCmd, events: EventSource, stderr: OutputCollector) -> None:
+        self.cmd = cmd
         self.events = events
         self.stderr = stderr
         self.process: asyncio.subprocess.Process | None = None
+        self.exited_at: float | None = None
         self.terminated = False
         self.failed = False
 
 
-class _PipelineRun:
-    """Everything one run of one pipeline needs, in one place."""
+class _Run:
+    """Everything one run needs, in one place."""
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        cmds: Sequence[SafeCmd],
+        *,
+        staged: bool,
+        scope: ScopeState,
         backend: StreamBackend,
         output: RunOutputOptions,
         context: ExecutionContext,
         stdin_bytes: bytes | None,
     ) -> None:
-        self.pipeline = pipeline
-        self.pump: Pump = pump_for(backend)
+        self.scope = scope
         self.output = output
         self.context = context
         self.stdin_bytes = stdin_bytes
-        self.scope = current_scope()
+        self.pump: Pump = pump_for(backend)
         exec_id = new_exec_id()
-        cwd = working_directory(context)
+        cwd = None if context.cwd is None else str(context.cwd)
         self.stages: list[_Stage] = []
-        for index, cmd in enumerate(pipeline.stages):
+        for index, cmd in enumerate(cmds):
             events = EventSource(
-                self.scope,
+                scope,
                 exec_id=exec_id,
                 program=cmd.program,
                 argv=cmd.argv,
                 cwd=cwd,
                 tags=context.tags,
-                stage=index,
+                stage=index if staged else None,
             )
             stderr = self._collector(ExecPhase.STDERR, events, context.stderr_sink or sys.stderr)
-            self.stages.append(_Stage(events, stderr))
+            self.stages.append(_Stage(cmd, events, stderr))
         last_events = self.stages[-1].events
-        self.stdout_collector = self._collector(ExecPhase.STDOUT, last_events, context.stdout_sink or sys.stdout)
+        self.stdout_collector = self._collector(
+            ExecPhase.STDOUT, last_events, context.stdout_sink or sys.stdout
+        )
         self.stdout: Capture = self.stdout_collector
         self.rust_stdout: RustCapture | None = None
         self.rust_stdout_fd: OwnedFd | None = None
-        # Every parent-side descriptor of the run; closed (idempotently) at
-        # the end even if the task meant to close one never got to run.
-        self.owned: list[OwnedFd] = []
         if rust_capture_eligible(backend, output, context, last_events):
             from cuprum.pumps.rust import RustCapture  # noqa: PLC0415 (needs the extension)
 
             self.stdout = self.rust_stdout = RustCapture()
-        self.hops: list[HopOutcome | None] = [None] * (len(pipeline.stages) - 1)
-        self.started = time.monotonic()
+        self.hops: list[HopOutcome | None] = [None] * (len(cmds) - 1)
+        # Every parent-side descriptor of the run; closed (idempotently) at
+        # the end even if the task meant to close one never got to run.
+        self.owned: list[OwnedFd] = []
         self.tasks: list[asyncio.Future[None]] = []
+        self.started = time.monotonic()
 
-    def _collector(self, phase: ExecPhase, events: EventSource, sink: object) -> OutputCollector:
+    def _collector(self, phase: ExecPhase, events: EventSource, sink: TextIO) -> OutputCollector:
         return OutputCollector(
             phase=phase,
             capture=self.output.capture,
-            sink=sink if self.output.echo else None,  # pyright: ignore[reportArgumentType]
+            sink=sink if self.output.echo else None,
             encoding=self.context.encoding,
             errors=self.context.errors,
             events=events,
@@ -150,24 +188,23 @@ class _PipelineRun:
         hop_ends: list[tuple[OwnedFd, OwnedFd]] = []
         last = len(self.stages) - 1
         upstream_read: OwnedFd | None = None
-        for index, (cmd, stage) in enumerate(zip(self.pipeline.stages, self.stages, strict=True)):
+        for index, stage in enumerate(self.stages):
             child_ends: list[OwnedFd] = []
             try:
-                if index == 0:
-                    stdin: int = subprocess.PIPE if self.stdin_bytes is not None else subprocess.DEVNULL
+                if upstream_read is None:
+                    stdin = subprocess.PIPE if self.stdin_bytes is not None else subprocess.DEVNULL
                 else:
                     # The parent writes into this pipe; the stage reads it.
                     stage_read, parent_write = _hop_pipe()
                     child_ends.append(stage_read)
                     self.owned.append(parent_write)
-                    assert upstream_read is not None  # noqa: S101 (set by the previous stage)
                     hop_ends.append((upstream_read, parent_write))
                     stdin = stage_read.fileno()
                 if index < last:
                     upstream_read, stage_write = _hop_pipe()
                     self.owned.append(upstream_read)
                     child_ends.append(stage_write)
-                    stdout: int = stage_write.fileno()
+                    stdout = stage_write.fileno()
                 elif self.rust_stdout is not None:
                     self.rust_stdout_fd, stage_write = owned_pipe()
                     self.owned.append(self.rust_stdout_fd)
@@ -175,14 +212,19 @@ class _PipelineRun:
                     stdout = stage_write.fileno()
                 else:
                     stdout = subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL
-                stage.process = await spawn(
-                    cmd.argv,
-                    env=env,
-                    context=self.context,
-                    stdin=stdin,
-                    stdout=stdout,
-                    stderr=subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL,
-                )
+                try:
+                    stage.process = await spawn(
+                        stage.cmd.argv,
+                        env=env,
+                        context=self.context,
+                        stdin=stdin,
+                        stdout=stdout,
+                        stderr=subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL,
+                    )
+                except OSError as error:
+                    # Observers learn that this run ended before it started.
+                    await stage.events.emit(ExecPhase.EXIT, error=f"{type(error).__name__}: {error}")
+                    raise
             finally:
                 # The child holds its ends now; ours must go, or EOF never comes.
                 for end in child_ends:
@@ -191,48 +233,42 @@ class _PipelineRun:
             await stage.events.emit(ExecPhase.START)
         return hop_ends
 
-    def close_owned(self) -> None:
-        """Close every parent-side descriptor still open (idempotent)."""
-        for owned in self.owned:
-            with contextlib.suppress(OSError):
-                owned.close()
-
     def start_io(self, hop_ends: list[tuple[OwnedFd, OwnedFd]]) -> None:
-        """Start the pumps, the stdin feeder, the readers and the stage watchers."""
-        first = self.stages[0].process
-        assert first is not None  # noqa: S101
+        """Start the stdin feeder, the pumps, the readers and the stage watchers."""
         io: list[Coroutine[object, object, None]] = []
-        if self.stdin_bytes is not None and first.stdin is not None:
-            io.append(feed_stdin(first.stdin, self.stdin_bytes, self.stages[0].events))
-        for index, (source, sink) in enumerate(hop_ends):
-            io.append(self._run_hop(index, source, sink))
-        for stage in self.stages:
-            assert stage.process is not None  # noqa: S101
-            if stage.process.stderr is not None:
-                io.append(stage.stderr.read_from(stage.process.stderr))
+        first = self.stages[0]
+        if self.stdin_bytes is not None and first.process is not None and first.process.stdin is not None:
+            io.append(feed_stdin(first.process.stdin, self.stdin_bytes, first.events))
+        io.extend(self._run_hop(index, source, sink) for index, (source, sink) in enumerate(hop_ends))
+        io.extend(
+            stage.stderr.read_from(stage.process.stderr)
+            for stage in self.stages
+            if stage.process is not None and stage.process.stderr is not None
+        )
         last = self.stages[-1].process
-        assert last is not None  # noqa: S101
         if self.rust_stdout is not None and self.rust_stdout_fd is not None:
             io.append(self.rust_stdout.read_fd(self.rust_stdout_fd))
-        elif last.stdout is not None:
+        elif last is not None and last.stdout is not None:
             io.append(self.stdout_collector.read_from(last.stdout))
-        io.extend(self._watch(index) for index in range(len(self.stages)))
+        io.extend(self._watch(stage) for stage in self.stages)
         self.tasks = [asyncio.ensure_future(coro) for coro in io]
 
     async def _run_hop(self, index: int, source: OwnedFd, sink: OwnedFd) -> None:
         self.hops[index] = await self.pump.run(source, sink)
 
-    async def _watch(self, index: int) -> None:
-        stage = self.stages[index]
-        assert stage.process is not None  # noqa: S101
+    async def _watch(self, stage: _Stage) -> None:
+        if stage.process is None:
+            return
         code = await stage.process.wait()
-        if code == 0 or stage.terminated or self._forgiven(index, code):
+        stage.exited_at = time.monotonic()
+        if code == 0 or stage.terminated or self._forgiven(stage, code):
             return
         stage.failed = True
         await self.terminate_running()
 
-    def _forgiven(self, index: int, code: int) -> bool:
+    def _forgiven(self, stage: _Stage, code: int) -> bool:
         """SIGPIPE after the downstream closed the hop is how pipelines end early."""
+        index = self.stages.index(stage)
         if code not in _SIGPIPE_STATUSES or index >= len(self.hops):
             return False
         hop = self.hops[index]
@@ -243,22 +279,25 @@ class _PipelineRun:
 
     async def terminate_running(self) -> None:
         """Terminate every stage still running (their groups), and reap them."""
-        running = [s for s in self.stages if s.process is not None and s.process.returncode is None]
-        for stage in running:
-            stage.terminated = True
-        await asyncio.gather(
-            *(terminate_group(s.process, self.context.cancel_grace) for s in running if s.process is not None)
-        )
+        running = [s.process for s in self.stages if s.process is not None and s.process.returncode is None]
+        for stage in self.stages:
+            stage.terminated = stage.terminated or stage.process in running
+        await asyncio.gather(*(terminate_group(process, self.context.cancel_grace) for process in running))
 
     async def wait(self) -> None:
         """Wait for every task; the pumps and readers end once the stages have."""
         await asyncio.gather(*self.tasks)
 
+    def close_owned(self) -> None:
+        """Close every parent-side descriptor still open (idempotent)."""
+        for owned in self.owned:
+            with contextlib.suppress(OSError):
+                owned.close()
+
     async def tear_down(self) -> None:
-        """Stop everything after a timeout or cancellation; reap every stage."""
+        """Stop everything after a timeout, cancellation or error; reap every stage."""
         await self.terminate_running()
-        pending = [task for task in self.tasks if not task.done()]
-        if pending:
+        if pending := [task for task in self.tasks if not task.done()]:
             # The pipes reach EOF once the groups are dead; bound the wait in
             # case a process that left its group still holds one.
             with contextlib.suppress(Exception):
@@ -274,68 +313,96 @@ class _PipelineRun:
 
     async def emit_exits(self) -> None:
         """Emit each reaped stage's ``exit`` event."""
-        duration = time.monotonic() - self.started
         for stage in self.stages:
             if stage.process is not None and stage.process.returncode is not None:
-                await stage.events.emit(ExecPhase.EXIT, exit_code=stage.process.returncode, duration_s=duration)
+                ended = stage.exited_at or time.monotonic()
+                await stage.events.emit(
+                    ExecPhase.EXIT, exit_code=stage.process.returncode, duration_s=ended - self.started
+                )
 
     def result(self) -> PipelineResult:
-        """The pipeline's result (every stage reaped)."""
-        last = len(self.stages) - 1
+        """The run's result (every stage reaped)."""
+        last = self.stages[-1]
         stages = tuple(
             CommandResult(
-                program=cmd.program,
-                argv=cmd.argv,
+                program=stage.cmd.program,
+                argv=stage.cmd.argv,
                 exit_code=exit_code(stage.process) if stage.process is not None else -signal.SIGKILL,
                 pid=stage.process.pid if stage.process is not None else 0,
-                stdout=self.stdout.text() if index == last else None,
+                stdout=self.stdout.text() if stage is last else None,
                 stderr=stage.stderr.text(),
             )
-            for index, (cmd, stage) in enumerate(zip(self.pipeline.stages, self.stages, strict=True))
+            for stage in self.stages
         )
         failures = [index for index, stage in enumerate(self.stages) if stage.failed]
         hop_bytes = tuple(hop.bytes_moved if hop is not None else 0 for hop in self.hops)
-        return PipelineResult(stages=stages, failure_index=failures[0] if failures else None, hop_bytes=hop_bytes)
+        return PipelineResult(
+            stages=stages, failure_index=failures[0] if failures else None, hop_bytes=hop_bytes
+        )
+
+    def stderr_text(self) -> str | None:
+        """Every stage's stderr, in order (for a timeout's report)."""
+        parts = [stage.stderr.text() for stage in self.stages]
+        if all(part is None for part in parts):
+            return None
+        return "".join(part or "" for part in parts)
 
 
 async def _settle(tasks: list[asyncio.Future[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def run_pipeline(
-    pipeline: Pipeline,
+async def run_stages(
+    cmds: Sequence[SafeCmd],
     *,
+    staged: bool,
+    label: str,
     output: RunOutputOptions | None,
     timeout: float | None,
     context: ExecutionContext | None,
     stdin: StdinInput | None,
-    check: bool,
 ) -> PipelineResult:
-    """Run ``pipeline``; see ``Pipeline.run`` for the contract."""
-    if len(pipeline.stages) < 2:  # noqa: PLR2004
-        msg = f"a pipeline needs at least two stages, got {len(pipeline.stages)}"
-        raise ValueError(msg)
-    backend = resolve_stream_backend()
+    """Run ``cmds`` connected stdout to stdin; see ``SafeCmd.run`` and ``Pipeline.run``.
+
+    Parameters
+    ----------
+    cmds
+        One command, or a pipeline's stages.
+    staged
+        Whether events carry stage indices (pipelines) or not (a command).
+    label
+        The shell-quoted rendering for ``TimeoutExpired``.
+    output, timeout, context, stdin
+        As for ``run()``.
+    """
     scope = current_scope()
-    for cmd in pipeline.stages:
+    for cmd in cmds:
         check_allowed(scope, cmd)
+    backend = resolve_stream_backend()
     output = output or _DEFAULT_OUTPUT
     context = context or _DEFAULT_CONTEXT
     limit = resolve_timeout(timeout, context, scope.timeout)
     env = build_environment(scope.env_overlays, context.env)
     stdin_bytes = stdin.encode(context.encoding) if stdin is not None else None
 
-    run = _PipelineRun(pipeline, backend, output, context, stdin_bytes)
+    run = _Run(
+        cmds,
+        staged=staged,
+        scope=scope,
+        backend=backend,
+        output=output,
+        context=context,
+        stdin_bytes=stdin_bytes,
+    )
     for stage in run.stages:
         await stage.events.emit(ExecPhase.PLAN)
-    for cmd in pipeline.stages:
+    for cmd in cmds:
         await run_before_hooks(scope.before_hooks, cmd)
 
     deadline = asyncio.timeout(limit)
     try:
         async with deadline:
-            hop_ends = await run.spawn_all(env)
-            run.start_io(hop_ends)
+            run.start_io(await run.spawn_all(env))
             await asyncio.shield(asyncio.ensure_future(run.wait()))
         run.close_owned()
     except BaseException as error:
@@ -346,21 +413,11 @@ async def run_pipeline(
                 await stage.events.emit(ExecPhase.TIMEOUT if timed_out else ExecPhase.CANCEL)
         await run.emit_exits()
         if timed_out:
-            raise TimeoutExpired(pipeline.shell_quoted, limit or 0.0, run.stdout.text(), _stderr_of(run)) from None
+            raise TimeoutExpired(label, limit or 0.0, run.stdout.text(), run.stderr_text()) from None
         raise
 
     await run.emit_exits()
     result = run.result()
-    for cmd, stage_result in zip(pipeline.stages, result.stages, strict=True):
+    for cmd, stage_result in zip(cmds, result.stages, strict=True):
         await run_after_hooks(scope.after_hooks, cmd, stage_result)
-    if check and not result.ok:
-        raise PipelineFailed(result)
     return result
-
-
-def _stderr_of(run: _PipelineRun) -> str | None:
-    """Every stage's stderr, in order, for a timeout's report."""
-    parts = [stage.stderr.text() for stage in run.stages]
-    if all(part is None for part in parts):
-        return None
-    return "".join(part or "" for part in parts)
