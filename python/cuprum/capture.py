@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 class Capture(Protocol):
     """What a run needs from whatever captures a stream."""
 
-    async def finish(self) -> None:
-        """Flush anything pending (idempotent)."""
+    async def finish(self, *, cut_short: bool = False) -> None:
+        """Flush anything pending (idempotent); ``cut_short`` after a kill."""
         ...
 
     def text(self) -> str | None:

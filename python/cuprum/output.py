@@ -8,14 +8,16 @@ Reads are plain chunked reads: no line-length limit applies.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import os
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    import asyncio
     from typing import TextIO
 
     from cuprum.events import ExecPhase
+    from cuprum.fds import OwnedFd
     from cuprum.observer import EventSource
 
 READ_SIZE: Final = 64 * 1024
@@ -67,15 +69,43 @@ class OutputCollector:
         self._decoder = codecs.getincrementaldecoder(encoding)(errors)
         self._parts: list[str] = []
 
-    async def read_from(self, stream: asyncio.StreamReader) -> None:
-        """Consume ``stream`` to EOF (cancellation keeps what was read)."""
-        while chunk := await stream.read(READ_SIZE):
-            await self._take(self._decoder.decode(chunk))
-        await self.finish()
+    async def read_fd(self, reader: OwnedFd) -> None:
+        """Consume the pipe ``reader`` to EOF, then close it.
 
-    async def finish(self) -> None:
-        """Flush the decoder and the last partial line (idempotent)."""
-        await self._take(self._decoder.decode(b"", final=True))
+        Cancellation keeps what was read; the descriptor is closed either way.
+        """
+        loop = asyncio.get_running_loop()
+        stream = asyncio.StreamReader(limit=READ_SIZE, loop=loop)
+        pipe = os.fdopen(reader.release(), "rb", buffering=0)
+        transport: asyncio.ReadTransport | None = None
+        try:
+            transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
+            while chunk := await stream.read(READ_SIZE):
+                await self._take(self._decoder.decode(chunk))
+            await self.finish()
+        finally:
+            if transport is not None:
+                transport.close()
+            pipe.close()
+
+    async def finish(self, *, cut_short: bool = False) -> None:
+        """Flush the decoder and the last partial line (idempotent).
+
+        Parameters
+        ----------
+        cut_short
+            The process was killed: an unfinished character at the end is
+            not the program's fault, so it becomes U+FFFD even with
+            ``errors="strict"`` instead of hiding the timeout or cancellation.
+        """
+        try:
+            tail = self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            if not cut_short:
+                raise
+            self._decoder.reset()
+            tail = "\ufffd"
+        await self._take(tail)
         if self._splitter is not None:
             await self._events.emit_lines(self._phase, self._splitter.finish())
 

@@ -48,7 +48,6 @@ async def spawn(
         cwd=context.cwd,
         process_group=0,
         close_fds=True,
-        limit=2**20,
     )
 
 

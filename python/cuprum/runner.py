@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -78,20 +79,62 @@ def check_allowed(scope: ScopeState, cmd: SafeCmd) -> None:
         raise ForbiddenProgramError(cmd.program, scope.allowlist or frozenset())
 
 
-async def feed_stdin(writer: asyncio.StreamWriter, data: bytes, events: EventSource) -> None:
-    """Write ``data`` with backpressure, then close; an early close is an event, not an error."""
+class _StdinProtocol(asyncio.BaseProtocol):
+    """Flow control for the stdin pipe: ``drain()`` waits while the pipe is full."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._resumed: asyncio.Future[None] | None = None
+        self.lost: asyncio.Future[Exception | None] = loop.create_future()
+
+    def pause_writing(self) -> None:
+        self._resumed = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        if self._resumed is not None and not self._resumed.done():
+            self._resumed.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
+        self.resume_writing()
+
+    async def drain(self) -> None:
+        """Wait until the pipe has room; raise ``BrokenPipeError`` once the reader is gone."""
+        if self._resumed is not None:
+            await self._resumed
+            self._resumed = None
+        if self.lost.done():
+            raise self.lost.result() or BrokenPipeError("the child closed its stdin")
+
+
+async def feed_stdin(sink: OwnedFd, data: bytes, events: EventSource) -> None:
+    """Write ``data`` into the pipe ``sink`` with backpressure, then close it.
+
+    The child closing its stdin early is an event (``stdin_error``), not an
+    error; the descriptor is closed whatever happens.
+    """
+    loop = asyncio.get_running_loop()
+    pipe = os.fdopen(sink.release(), "wb", buffering=0)
+    transport: asyncio.WriteTransport | None = None
     view = memoryview(data)
     try:
+        transport, protocol = await loop.connect_write_pipe(lambda: _StdinProtocol(loop), pipe)
         for offset in range(0, len(view), STDIN_CHUNK):
-            writer.write(view[offset : offset + STDIN_CHUNK])
-            await writer.drain()
-        writer.close()
-        await writer.wait_closed()
+            await protocol.drain()
+            transport.write(view[offset : offset + STDIN_CHUNK])
+        await protocol.drain()
+        transport.close()  # flushes the buffer, then reports connection_lost
+        if error := await protocol.lost:
+            raise error
     except (BrokenPipeError, ConnectionResetError) as error:
-        writer.close()
         await events.emit(ExecPhase.STDIN_ERROR, error=f"{type(error).__name__}: {error}")
     else:
         await events.emit(ExecPhase.STDIN, byte_count=len(data))
+    finally:
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+        pipe.close()
 
 
 def _hop_pipe() -> tuple[OwnedFd, OwnedFd]:
@@ -158,15 +201,19 @@ class _Run:
         )
         self.stdout: Capture = self.stdout_collector
         self.rust_stdout: RustCapture | None = None
-        self.rust_stdout_fd: OwnedFd | None = None
         if rust_capture_eligible(backend, output, context, last_events):
             from cuprum.pumps.rust import RustCapture  # noqa: PLC0415 (needs the extension)
 
             self.stdout = self.rust_stdout = RustCapture()
         self.hops: list[HopOutcome | None] = [None] * (len(cmds) - 1)
         # Every parent-side descriptor of the run; closed (idempotently) at
-        # the end even if the task meant to close one never got to run.
+        # the end even if the task meant to close one never got to run. All
+        # stdio pipes are Cuprum's own, never asyncio's subprocess pipes, so
+        # process.wait() returns when the process exits, on every Python.
         self.owned: list[OwnedFd] = []
+        self.stdin_fd: OwnedFd | None = None
+        self.stdout_fd: OwnedFd | None = None
+        self.stderr_fds: list[OwnedFd | None] = [None] * len(cmds)
         self.tasks: list[asyncio.Future[None]] = []
         self.started = time.monotonic()
 
@@ -183,6 +230,13 @@ class _Run:
     def _piped(self, events: EventSource) -> bool:
         return self.output.capture or self.output.echo or events.observed
 
+    def _parent_reads(self, child_ends: list[OwnedFd]) -> tuple[OwnedFd, int]:
+        """A pipe the child writes and the parent reads: (parent end, child fd)."""
+        parent_end, child_end = owned_pipe()
+        self.owned.append(parent_end)
+        child_ends.append(child_end)
+        return parent_end, child_end.fileno()
+
     async def spawn_all(self, env: dict[str, str] | None) -> list[tuple[OwnedFd, OwnedFd]]:
         """Start every stage; return each hop's parent-side (read, write) descriptors."""
         hop_ends: list[tuple[OwnedFd, OwnedFd]] = []
@@ -191,27 +245,33 @@ class _Run:
         for index, stage in enumerate(self.stages):
             child_ends: list[OwnedFd] = []
             try:
-                if upstream_read is None:
-                    stdin = subprocess.PIPE if self.stdin_bytes is not None else subprocess.DEVNULL
-                else:
+                if upstream_read is not None:
                     # The parent writes into this pipe; the stage reads it.
                     stage_read, parent_write = _hop_pipe()
                     child_ends.append(stage_read)
                     self.owned.append(parent_write)
                     hop_ends.append((upstream_read, parent_write))
                     stdin = stage_read.fileno()
+                elif self.stdin_bytes is not None:
+                    stage_read, self.stdin_fd = owned_pipe()
+                    child_ends.append(stage_read)
+                    self.owned.append(self.stdin_fd)
+                    stdin = stage_read.fileno()
+                else:
+                    stdin = subprocess.DEVNULL
                 if index < last:
                     upstream_read, stage_write = _hop_pipe()
                     self.owned.append(upstream_read)
                     child_ends.append(stage_write)
                     stdout = stage_write.fileno()
-                elif self.rust_stdout is not None:
-                    self.rust_stdout_fd, stage_write = owned_pipe()
-                    self.owned.append(self.rust_stdout_fd)
-                    child_ends.append(stage_write)
-                    stdout = stage_write.fileno()
+                elif self._piped(stage.events):
+                    self.stdout_fd, stdout = self._parent_reads(child_ends)
                 else:
-                    stdout = subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL
+                    stdout = subprocess.DEVNULL
+                if self._piped(stage.events):
+                    self.stderr_fds[index], stderr = self._parent_reads(child_ends)
+                else:
+                    stderr = subprocess.DEVNULL
                 try:
                     stage.process = await spawn(
                         stage.cmd.argv,
@@ -219,7 +279,7 @@ class _Run:
                         context=self.context,
                         stdin=stdin,
                         stdout=stdout,
-                        stderr=subprocess.PIPE if self._piped(stage.events) else subprocess.DEVNULL,
+                        stderr=stderr,
                     )
                 except OSError as error:
                     # Observers learn that this run ended before it started.
@@ -236,20 +296,17 @@ class _Run:
     def start_io(self, hop_ends: list[tuple[OwnedFd, OwnedFd]]) -> None:
         """Start the stdin feeder, the pumps, the readers and the stage watchers."""
         io: list[Coroutine[object, object, None]] = []
-        first = self.stages[0]
-        if self.stdin_bytes is not None and first.process is not None and first.process.stdin is not None:
-            io.append(feed_stdin(first.process.stdin, self.stdin_bytes, first.events))
+        if self.stdin_fd is not None and self.stdin_bytes is not None:
+            io.append(feed_stdin(self.stdin_fd, self.stdin_bytes, self.stages[0].events))
         io.extend(self._run_hop(index, source, sink) for index, (source, sink) in enumerate(hop_ends))
         io.extend(
-            stage.stderr.read_from(stage.process.stderr)
-            for stage in self.stages
-            if stage.process is not None and stage.process.stderr is not None
+            stage.stderr.read_fd(fd)
+            for stage, fd in zip(self.stages, self.stderr_fds, strict=True)
+            if fd is not None
         )
-        last = self.stages[-1].process
-        if self.rust_stdout is not None and self.rust_stdout_fd is not None:
-            io.append(self.rust_stdout.read_fd(self.rust_stdout_fd))
-        elif last is not None and last.stdout is not None:
-            io.append(self.stdout_collector.read_from(last.stdout))
+        if self.stdout_fd is not None:
+            reader = self.rust_stdout if self.rust_stdout is not None else self.stdout_collector
+            io.append(reader.read_fd(self.stdout_fd))
         io.extend(self._watch(stage) for stage in self.stages)
         self.tasks = [asyncio.ensure_future(coro) for coro in io]
 
@@ -307,9 +364,9 @@ class _Run:
         with contextlib.suppress(Exception):
             await run_to_completion(_settle(self.tasks))
         self.close_owned()
-        await self.stdout.finish()
+        await self.stdout.finish(cut_short=True)
         for stage in self.stages:
-            await stage.stderr.finish()
+            await stage.stderr.finish(cut_short=True)
 
     async def emit_exits(self) -> None:
         """Emit each reaped stage's ``exit`` event."""
@@ -400,13 +457,21 @@ async def run_stages(
         await run_before_hooks(scope.before_hooks, cmd)
 
     deadline = asyncio.timeout(limit)
+    waiter: asyncio.Future[None] | None = None
     try:
         async with deadline:
             run.start_io(await run.spawn_all(env))
-            await asyncio.shield(asyncio.ensure_future(run.wait()))
+            # Shielded: on a timeout the readers keep going while the stages
+            # are torn down, so the partial output is complete.
+            waiter = asyncio.ensure_future(run.wait())
+            await asyncio.shield(waiter)
         run.close_owned()
     except BaseException as error:
         await run.tear_down()
+        if waiter is not None:
+            waiter.cancel()
+            with contextlib.suppress(BaseException):
+                await run_to_completion(_settle([waiter]))
         timed_out = isinstance(error, TimeoutError) and deadline.expired()
         if timed_out or isinstance(error, asyncio.CancelledError):
             for stage in run.stages:

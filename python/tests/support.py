@@ -7,12 +7,13 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cuprum import DEFAULT_CATALOGUE, Program, ProgramCatalogue, ProjectSettings, SafeCmd, sh
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator
 
 SH = Program("sh")
 PYTHON = Program(sys.executable)
@@ -45,12 +46,11 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     # killpg succeeds on zombies too: look for a live member.
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+            fields = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid and fields[0] != "Z":
                 return True
     return False
@@ -69,11 +69,11 @@ def wait_until(condition: object, timeout: float = 10.0) -> bool:
 
 def open_fds() -> set[int]:
     """This process's open file descriptors."""
-    return {int(fd) for fd in os.listdir("/proc/self/fd")}
+    return {int(fd.name) for fd in Path("/proc/self/fd").iterdir()}
 
 
 @contextlib.contextmanager
-def no_fd_leak() -> Iterator[None]:
+def no_fd_leak() -> Generator[None]:
     """Assert that the block leaves no descriptor open that it did not find."""
     before = open_fds()
     yield
@@ -92,7 +92,7 @@ def no_fd_leak() -> Iterator[None]:
 
 def _describe_fd(fd: int) -> str:
     try:
-        return os.readlink(f"/proc/self/fd/{fd}")
+        return str(Path(f"/proc/self/fd/{fd}").readlink())
     except OSError:
         return "?"
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import pytest
 from support import PYTHON, SH, TEST_CATALOGUE, py, shell
 
-import cuprum.execution
 import cuprum.runner
 from cuprum import (
     CAT,

@@ -127,8 +127,9 @@ class RustCapture:
         finally:
             reader.close()
 
-    async def finish(self) -> None:
+    async def finish(self, *, cut_short: bool = False) -> None:
         """Nothing to flush: the Rust decoder finishes at EOF."""
+        del cut_short
 
     def text(self) -> str:
         """The decoded text read so far."""
