@@ -10,10 +10,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run_example(name: str) -> str:
+def run_example(name: str, *args: str) -> str:
     """Run ``examples/<name>.py`` in a fresh interpreter; return its stdout."""
     completed = subprocess.run(
-        [sys.executable, str(HERE / f"{name}.py")],
+        [sys.executable, str(HERE / f"{name}.py"), *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -36,3 +36,36 @@ def test_hello_runs_a_command_and_a_pipeline() -> None:
     assert [line.split() for line in top] == [["the", "4"], ["dog", "2"], ["fox", "2"]]
     assert "stages exited (0, 0, 0, 0, 0)" in out
     assert "ok=True" in out
+
+
+def test_word_frequencies_prints_the_top_ten() -> None:
+    out = run_example("word_frequencies")
+    rows = [line.split() for line in out.splitlines()[4:14]]
+    assert [row[0] for row in rows][:3] == ["copper", "wire", "pipe"]
+    counts = [int(row[1].replace(",", "")) for row in rows]
+    assert counts == sorted(counts, reverse=True)
+    assert sum(counts) == 200_000
+    assert "exit codes (0, 0, 0, 0, 0), ok=True" in out
+
+
+def test_timeouts_kill_the_grandchild_and_keep_the_output() -> None:
+    out = run_example("timeouts")
+    assert "output before the kill: 'started\\ngrandchild " in out
+    assert "still alive: False" in out
+    assert "processes left in group" in out
+    assert out.rstrip().endswith(": 0")
+
+
+def test_concurrent_batch_respects_the_limit_and_fails_fast() -> None:
+    out = run_example("concurrent_batch")
+    assert "8 commands, at most 3 at once" in out
+    assert "ok=True" in out
+    assert "fail-fast: failed (1,), cancelled (0, 2), completed (1,)" in out
+
+
+def test_backend_comparison_prints_ratios() -> None:
+    out = run_example("backend_comparison", "--size-mib", "8")
+    assert "8 MiB through head | cat | wc -c" in out
+    assert "shell" in out
+    assert "python" in out
+    assert "rust" in out

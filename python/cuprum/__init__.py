@@ -39,6 +39,7 @@ from cuprum.catalogue import (
     ProjectSettings,
 )
 from cuprum.command import SafeCmd
+from cuprum.concurrent import ConcurrentConfig, ConcurrentResult, run_concurrent, run_concurrent_sync
 from cuprum.errors import (
     CommandFailed,
     CuprumError,
@@ -87,6 +88,8 @@ __all__ = [
     "BackendChoice",
     "CommandFailed",
     "CommandResult",
+    "ConcurrentConfig",
+    "ConcurrentResult",
     "CuprumError",
     "DuplicateProgramError",
     "DuplicateProjectError",
@@ -116,6 +119,8 @@ __all__ = [
     "is_rust_available",
     "observe",
     "resolve_stream_backend",
+    "run_concurrent",
+    "run_concurrent_sync",
     "scoped",
     "sh",
 ]

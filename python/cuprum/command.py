@@ -111,5 +111,6 @@ class SafeCmd:
         """
         return run_sync(
             lambda: self.run(output=output, timeout=timeout, context=context, stdin=stdin, check=check),
-            "SafeCmd",
+            "SafeCmd.run_sync()",
+            "cmd.run(...)",
         )

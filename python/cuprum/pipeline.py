@@ -111,5 +111,6 @@ class Pipeline:
         """Run the pipeline from synchronous code; same contract as ``run``."""
         return run_sync(
             lambda: self.run(output=output, timeout=timeout, context=context, stdin=stdin, check=check),
-            "Pipeline",
+            "Pipeline.run_sync()",
+            "pipeline.run(...)",
         )

@@ -9,15 +9,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
 
-def run_sync[T](start: Callable[[], Coroutine[object, object, T]], what: str) -> T:
+def run_sync[T](start: Callable[[], Coroutine[object, object, T]], name: str, instead: str) -> T:
     """Run ``start()`` in a fresh event loop, refusing to nest in a running one.
 
     Parameters
     ----------
     start
         Makes the coroutine (only called once nesting has been ruled out).
-    what
-        Names the object in the error message, e.g. ``"SafeCmd"``.
+    name
+        The synchronous call, for the error message (``"SafeCmd.run_sync()"``).
+    instead
+        What to await instead (``"cmd.run(...)"``).
 
     Raises
     ------
@@ -28,8 +30,6 @@ def run_sync[T](start: Callable[[], Coroutine[object, object, T]], what: str) ->
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(start())
-    msg = (
-        f"{what}.run_sync() cannot be called while an event loop is running in this thread; "
-        f"use `await {what.lower()}.run(...)` instead"
-    )
+    msg = f"{name} cannot be called while an event loop is running in this thread"
+    msg += f"; use `await {instead}` instead"
     raise RuntimeError(msg)
