@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,3 +70,16 @@ def test_backend_comparison_prints_ratios() -> None:
     assert "shell" in out
     assert "python" in out
     assert "rust" in out
+
+
+def test_observability_logs_counts_and_traces_without_the_secret() -> None:
+    out = run_example("observability")
+    logs, rest = out.split("== metrics", 1)
+    records = [json.loads(line) for line in logs.splitlines()[1:] if line.strip()]
+    assert {record["cuprum"]["phase"] for record in records} == {"start", "exit"}
+    assert 'cuprum_executions_total{program="echo",project="coreutils"} 2.0' in rest
+    assert 'cuprum_failures_total{program="grep",project="grep"} 1.0' in rest
+    spans = rest.split("== spans", 1)[1]
+    assert "grep   stage=-  exit=1 status=ERROR" in spans
+    assert "sort   stage=1  exit=0" in spans
+    assert "the secret appears in the output: False" in out

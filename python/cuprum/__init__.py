@@ -50,7 +50,7 @@ from cuprum.errors import (
     TimeoutExpired,
     UnknownProgramError,
 )
-from cuprum.events import ExecEvent, ExecPhase
+from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 from cuprum.options import ExecutionContext, RunOutputOptions, StdinInput
 from cuprum.pipeline import Pipeline
 from cuprum.result import CommandResult, PipelineResult
@@ -94,6 +94,7 @@ __all__ = [
     "DuplicateProgramError",
     "DuplicateProjectError",
     "ExecEvent",
+    "ExecOutcome",
     "ExecPhase",
     "ExecutionContext",
     "ForbiddenProgramError",

@@ -30,6 +30,23 @@ class ExecPhase(enum.StrEnum):
     EXIT = "exit"
 
 
+class ExecOutcome(enum.StrEnum):
+    """How a process ended, as its ``exit`` event reports it."""
+
+    OK = "ok"
+    """Exit status 0."""
+    FAILED = "failed"
+    """It failed on its own: a non-zero exit, a signal, or it never started."""
+    FORGIVEN = "forgiven"
+    """A pipeline stage killed by SIGPIPE after its downstream closed the hop."""
+    TERMINATED = "terminated"
+    """Cuprum terminated it because another pipeline stage failed."""
+    TIMED_OUT = "timed_out"
+    """Cuprum terminated it because the run's timeout passed."""
+    CANCELLED = "cancelled"
+    """Cuprum terminated it because the run was cancelled."""
+
+
 class ExecEvent(NamedTuple):
     """One event of one run (immutable; cheap to create, one per line).
 
@@ -57,7 +74,10 @@ class ExecEvent(NamedTuple):
     byte_count
         Bytes written to stdin, for ``stdin``.
     error
-        What went wrong, for ``stdin_error``.
+        What went wrong, for ``stdin_error`` (and ``exit`` when the program
+        could not start).
+    outcome
+        How the process ended, on ``exit``: whether it counts as a failure.
     """
 
     phase: ExecPhase
@@ -74,6 +94,7 @@ class ExecEvent(NamedTuple):
     stage: int | None = None
     byte_count: int | None = None
     error: str | None = None
+    outcome: ExecOutcome | None = None
 
 
 type SyncObserveHook = Callable[[ExecEvent], object]

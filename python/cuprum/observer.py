@@ -15,7 +15,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Final, cast
 
-from cuprum.events import ExecEvent, ExecPhase
+from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -66,6 +66,7 @@ class EventSource:
         duration_s: float | None = None,
         byte_count: int | None = None,
         error: str | None = None,
+        outcome: ExecOutcome | None = None,
     ) -> ExecEvent:
         return ExecEvent(
             phase,
@@ -78,6 +79,7 @@ class EventSource:
             *self._tail,
             byte_count,
             error,
+            outcome,
         )
 
     async def emit(
@@ -88,19 +90,25 @@ class EventSource:
         duration_s: float | None = None,
         byte_count: int | None = None,
         error: str | None = None,
+        outcome: ExecOutcome | None = None,
     ) -> None:
         """Deliver one lifecycle event to every observer."""
         if not self.observed:
             return
         event = self._event(
-            phase, exit_code=exit_code, duration_s=duration_s, byte_count=byte_count, error=error
+            phase,
+            exit_code=exit_code,
+            duration_s=duration_s,
+            byte_count=byte_count,
+            error=error,
+            outcome=outcome,
         )
         await self._deliver((event,))
 
     async def emit_lines(self, phase: ExecPhase, lines: Iterable[str]) -> None:
         """Deliver one ``stdout``/``stderr`` event per line (the hot path)."""
         head = (phase, *self._head, self.pid)
-        tail = (None, None, *self._tail, None, None)
+        tail = (None, None, *self._tail, None, None, None)
         now = time.time
         events = [_new_event(ExecEvent, (*head, now(), line, *tail)) for line in lines]
         await self._deliver(events)

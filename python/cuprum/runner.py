@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Final
 from cuprum.capture import Capture, rust_capture_eligible
 from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError, TimeoutExpired
-from cuprum.events import ExecPhase
+from cuprum.events import ExecOutcome, ExecPhase
 from cuprum.fds import OwnedFd, owned_pipe
 from cuprum.hooks import run_after_hooks, run_before_hooks
 from cuprum.observer import EventSource, new_exec_id
@@ -216,6 +216,8 @@ class _Run:
         self.stderr_fds: list[OwnedFd | None] = [None] * len(cmds)
         self.tasks: list[asyncio.Future[None]] = []
         self.started = time.monotonic()
+        # Why the run was cut short, if it was (TIMED_OUT or CANCELLED).
+        self.ending: ExecOutcome | None = None
 
     def _collector(self, phase: ExecPhase, events: EventSource, sink: TextIO) -> OutputCollector:
         return OutputCollector(
@@ -283,7 +285,9 @@ class _Run:
                     )
                 except OSError as error:
                     # Observers learn that this run ended before it started.
-                    await stage.events.emit(ExecPhase.EXIT, error=f"{type(error).__name__}: {error}")
+                    await stage.events.emit(
+                        ExecPhase.EXIT, error=f"{type(error).__name__}: {error}", outcome=ExecOutcome.FAILED
+                    )
                     raise
             finally:
                 # The child holds its ends now; ours must go, or EOF never comes.
@@ -368,13 +372,26 @@ class _Run:
         for stage in self.stages:
             await stage.stderr.finish(cut_short=True)
 
+    def outcome(self, stage: _Stage, code: int) -> ExecOutcome:
+        """How a reaped stage ended, by the failure policy."""
+        if stage.failed:
+            return ExecOutcome.FAILED
+        if stage.terminated:
+            return self.ending or ExecOutcome.TERMINATED
+        if code == 0:
+            return ExecOutcome.OK
+        return ExecOutcome.FORGIVEN if self._forgiven(stage, code) else ExecOutcome.FAILED
+
     async def emit_exits(self) -> None:
         """Emit each reaped stage's ``exit`` event."""
         for stage in self.stages:
-            if stage.process is not None and stage.process.returncode is not None:
+            if stage.process is not None and (code := stage.process.returncode) is not None:
                 ended = stage.exited_at or time.monotonic()
                 await stage.events.emit(
-                    ExecPhase.EXIT, exit_code=stage.process.returncode, duration_s=ended - self.started
+                    ExecPhase.EXIT,
+                    exit_code=code,
+                    duration_s=ended - self.started,
+                    outcome=self.outcome(stage, code),
                 )
 
     def result(self) -> PipelineResult:
@@ -407,6 +424,23 @@ class _Run:
 
 async def _settle(tasks: list[asyncio.Future[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _end_early(
+    run: _Run, waiter: asyncio.Future[None] | None, error: BaseException, *, timed_out: bool
+) -> None:
+    """Tear a run down after a timeout, cancellation or error; report how it ended."""
+    cancelled = isinstance(error, asyncio.CancelledError)
+    run.ending = ExecOutcome.TIMED_OUT if timed_out else ExecOutcome.CANCELLED if cancelled else None
+    await run.tear_down()
+    if waiter is not None:
+        waiter.cancel()
+        with contextlib.suppress(BaseException):
+            await run_to_completion(_settle([waiter]))
+    if timed_out or cancelled:
+        for stage in run.stages:
+            await stage.events.emit(ExecPhase.TIMEOUT if timed_out else ExecPhase.CANCEL)
+    await run.emit_exits()
 
 
 async def run_stages(
@@ -467,16 +501,8 @@ async def run_stages(
             await asyncio.shield(waiter)
         run.close_owned()
     except BaseException as error:
-        await run.tear_down()
-        if waiter is not None:
-            waiter.cancel()
-            with contextlib.suppress(BaseException):
-                await run_to_completion(_settle([waiter]))
         timed_out = isinstance(error, TimeoutError) and deadline.expired()
-        if timed_out or isinstance(error, asyncio.CancelledError):
-            for stage in run.stages:
-                await stage.events.emit(ExecPhase.TIMEOUT if timed_out else ExecPhase.CANCEL)
-        await run.emit_exits()
+        await _end_early(run, waiter, error, timed_out=timed_out)
         if timed_out:
             raise TimeoutExpired(label, limit or 0.0, run.stdout.text(), run.stderr_text()) from None
         raise

@@ -8,6 +8,7 @@ the line splitter behind ``stdout``/``stderr`` events with Hypothesis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import logging
@@ -24,9 +25,16 @@ from support import PYTHON, SH, TEST_CATALOGUE, py, shell
 
 from cuprum import (
     CAT,
+    ECHO,
+    HEAD,
+    YES,
     ExecEvent,
+    ExecOutcome,
     ExecPhase,
     ExecutionContext,
+    Program,
+    ProgramCatalogue,
+    ProjectSettings,
     RunOutputOptions,
     StdinInput,
     TimeoutExpired,
@@ -38,7 +46,7 @@ from cuprum.output import LineSplitter
 
 if TYPE_CHECKING:
     import pathlib
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from cuprum import SafeCmd
 
@@ -479,3 +487,55 @@ def test_splitter_keeps_empty_lines_and_finish_is_idempotent() -> None:
     assert splitter.feed("tail") == []
     assert splitter.finish() == ["tail"]
     assert splitter.finish() == []
+
+
+# --- outcomes on exit events ------------------------------------------------------
+
+
+def _exit_outcomes(run: Callable[[], object]) -> dict[int | None, ExecOutcome | None]:
+    """Run ``run()`` observed; map each stage (or None) to its exit outcome."""
+    outcomes: dict[int | None, ExecOutcome | None] = {}
+
+    def record(event: ExecEvent) -> None:
+        if event.phase is ExecPhase.EXIT:
+            outcomes[event.stage] = event.outcome
+
+    with observe(record), contextlib.suppress(TimeoutExpired):
+        run()
+    return outcomes
+
+
+def test_exit_outcomes_of_lone_commands() -> None:
+    assert _exit_outcomes(sh.make(ECHO)("x").run_sync) == {None: ExecOutcome.OK}
+    assert _exit_outcomes(shell("exit 3").run_sync) == {None: ExecOutcome.FAILED}
+    assert _exit_outcomes(lambda: shell("sleep 30").run_sync(timeout=0.2)) == {None: ExecOutcome.TIMED_OUT}
+
+
+def test_exit_outcomes_follow_the_pipeline_failure_policy() -> None:
+    forgiven = _exit_outcomes((sh.make(YES)() | sh.make(HEAD)("-n", "1")).run_sync)
+    assert forgiven == {0: ExecOutcome.FORGIVEN, 1: ExecOutcome.OK}
+    blamed = _exit_outcomes((shell("sleep 30") | shell("exit 4")).run_sync)
+    assert blamed == {0: ExecOutcome.TERMINATED, 1: ExecOutcome.FAILED}
+
+
+def test_a_cancelled_run_reports_cancelled() -> None:
+    async def cancel_soon() -> None:
+        task = asyncio.ensure_future(shell("sleep 30").run())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    assert _exit_outcomes(lambda: asyncio.run(cancel_soon())) == {None: ExecOutcome.CANCELLED}
+
+
+def test_a_program_that_cannot_start_reports_failed() -> None:
+    missing = ProgramCatalogue(
+        projects=(ProjectSettings(name="gone", programs=(Program("/nonexistent/x"),)),)
+    )
+
+    def run_missing() -> None:
+        with contextlib.suppress(FileNotFoundError):
+            sh.make("/nonexistent/x", catalogue=missing)().run_sync()
+
+    assert _exit_outcomes(run_missing) == {None: ExecOutcome.FAILED}

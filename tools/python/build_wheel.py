@@ -47,7 +47,9 @@ def main() -> None:
     parser.add_argument("--output", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--version", required=True)
-    parser.add_argument("--tag", required=True, help="python-abi-platform, e.g. cp312-abi3-manylinux_2_34_x86_64")
+    parser.add_argument(
+        "--tag", required=True, help="python-abi-platform, e.g. cp312-abi3-manylinux_2_34_x86_64"
+    )
     parser.add_argument("--summary", default="")
     parser.add_argument("--license", default="")
     parser.add_argument("--requires-python", default="")
