@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["capture", "line_events", "pipeline_throughput", "spawn_overhead"]
+BENCHMARKS = ["capture", "line_events", "pipeline_throughput", "pump_tuning", "spawn_overhead"]
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)

@@ -82,12 +82,12 @@ def report(
     """Print the table (ratios to the first case, the baseline) and write JSON."""
     baseline = measured[0].median
     print(f"{title}  (median of {args.runs}; baseline: {measured[0].name})")
-    print(f"  {'case':<28} {'median':>10} {'ratio':>7}" + (f" {'rate':>14}" if per else ""))
+    print(f"  {'case':<34} {'median':>10} {'ratio':>7}" + (f" {'rate':>14}" if per else ""))
     rows: list[dict[str, object]] = []
     for item in measured:
         ratio = item.median / baseline
         rate = per / item.median if per else None
-        line = f"  {item.name:<28} {item.median:>9.4f}{unit} {ratio:>6.2f}x"
+        line = f"  {item.name:<34} {item.median:>9.4f}{unit} {ratio:>6.2f}x"
         if rate is not None:
             line += f" {rate:>12,.0f}/s"
         print(line)

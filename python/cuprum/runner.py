@@ -232,9 +232,13 @@ class _Run:
     def _piped(self, events: EventSource) -> bool:
         return self.output.capture or self.output.echo or events.observed
 
-    def _parent_reads(self, child_ends: list[OwnedFd]) -> tuple[OwnedFd, int]:
-        """A pipe the child writes and the parent reads: (parent end, child fd)."""
-        parent_end, child_end = owned_pipe()
+    def _parent_reads(self, child_ends: list[OwnedFd], *, bulk: bool = False) -> tuple[OwnedFd, int]:
+        """A pipe the child writes and the parent reads: (parent end, child fd).
+
+        ``bulk`` asks for the large kernel buffer of a hop (for the captured
+        stdout, which may carry as much as any hop).
+        """
+        parent_end, child_end = _hop_pipe() if bulk else owned_pipe()
         self.owned.append(parent_end)
         child_ends.append(child_end)
         return parent_end, child_end.fileno()
@@ -267,7 +271,7 @@ class _Run:
                     child_ends.append(stage_write)
                     stdout = stage_write.fileno()
                 elif self._piped(stage.events):
-                    self.stdout_fd, stdout = self._parent_reads(child_ends)
+                    self.stdout_fd, stdout = self._parent_reads(child_ends, bulk=True)
                 else:
                     stdout = subprocess.DEVNULL
                 if self._piped(stage.events):

@@ -14,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from cuprum.pumps import HopOutcome
 
 if TYPE_CHECKING:
     from cuprum.fds import OwnedFd
 
-WRITE_HIGH_WATER: Final = 256 * 1024
+READ_SIZE = 256 * 1024
+"""Most bytes one read takes from the upstream pipe (see docs/design.md)."""
+
+WRITE_HIGH_WATER = 256 * 1024
 """Bytes the downstream transport may buffer before reading pauses."""
 
 
@@ -103,6 +106,9 @@ class PythonPump:
             hop.writer, _ = await loop.connect_write_pipe(lambda: _SinkProtocol(hop), sink_file)
             hop.writer.set_write_buffer_limits(high=WRITE_HIGH_WATER)
             hop.reader, _ = await loop.connect_read_pipe(lambda: _SourceProtocol(hop), source_file)
+            # CPython's selector pipe transport reads up to ``max_size`` at a time.
+            if hasattr(hop.reader, "max_size"):
+                hop.reader.max_size = READ_SIZE  # pyright: ignore[reportAttributeAccessIssue]
             return await hop.done
         finally:
             # On cancellation the transports are still open: abort them. The

@@ -1,72 +1,23 @@
-//! Decode a byte stream as UTF-8, replacing invalid input exactly as
-//! Python's `bytes.decode("utf-8", "replace")` does.
+//! Read a stream to its end and decode it as UTF-8, replacing invalid input
+//! exactly as Python's `bytes.decode("utf-8", "replace")` does.
 //!
 //! Each maximal invalid subsequence becomes one U+FFFD (the Unicode
-//! standard's recommended practice, which both Python and Rust follow), an
-//! incomplete sequence at the end of a chunk waits for the next chunk, and
-//! one left at end of file becomes U+FFFD. The result never depends on where
-//! the chunk boundaries fall.
+//! standard's recommended practice, which both Python and Rust follow), and
+//! an incomplete sequence at end of file becomes U+FFFD. Decoding happens
+//! once, over the whole stream, so where the reads happened to split it can
+//! never matter.
 
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use crate::io::{poll, read, set_nonblocking, Interest};
+use crate::io::{poll, read_into, set_nonblocking, Interest};
 
-/// An incremental UTF-8 decoder with replacement.
-#[derive(Debug, Default)]
-pub struct Utf8Decoder {
-    /// The start of a sequence split by a chunk boundary (at most 3 bytes).
-    pending: Vec<u8>,
-}
-
-impl Utf8Decoder {
-    /// A decoder with nothing pending.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decode `chunk`, appending to `out`; an incomplete tail is kept.
-    pub fn push(&mut self, chunk: &[u8], out: &mut String) {
-        let joined;
-        let mut input: &[u8] = if self.pending.is_empty() {
-            chunk
-        } else {
-            joined = [self.pending.as_slice(), chunk].concat();
-            self.pending.clear();
-            &joined
-        };
-        loop {
-            match std::str::from_utf8(input) {
-                Ok(text) => {
-                    out.push_str(text);
-                    return;
-                }
-                Err(error) => {
-                    let (valid, rest) = input.split_at(error.valid_up_to());
-                    // SAFETY: `from_utf8` validated exactly this prefix.
-                    out.push_str(unsafe { std::str::from_utf8_unchecked(valid) });
-                    match error.error_len() {
-                        Some(invalid) => {
-                            out.push(char::REPLACEMENT_CHARACTER);
-                            input = &rest[invalid..];
-                        }
-                        None => {
-                            self.pending.extend_from_slice(rest);
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// End of input: an incomplete sequence left over becomes U+FFFD.
-    pub fn finish(&mut self, out: &mut String) {
-        if !self.pending.is_empty() {
-            out.push_str(&String::from_utf8_lossy(&self.pending));
-            self.pending.clear();
-        }
+/// Decode `bytes` as UTF-8 with replacement; valid input is not copied.
+#[must_use]
+pub fn decode_lossy(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
     }
 }
 
@@ -81,8 +32,10 @@ pub struct Consumed {
 
 /// Read `reader` to end of file and decode it as UTF-8 with replacement.
 ///
-/// `reader` is not closed. With a `cancel` descriptor, the read waits with
-/// `poll(2)` and stops (keeping what it has) once `cancel` is readable.
+/// Bytes are read straight into one growing buffer (`buffer_size` at a time
+/// at least), which is then decoded in place. `reader` is not closed. With a
+/// `cancel` descriptor, the read waits with `poll(2)` and stops (keeping
+/// what it has) once `cancel` is readable.
 ///
 /// # Errors
 ///
@@ -99,9 +52,7 @@ pub fn consume(
             "buffer_size must be positive",
         ));
     }
-    let mut buffer = vec![0_u8; buffer_size];
-    let mut decoder = Utf8Decoder::new();
-    let mut text = String::new();
+    let mut bytes: Vec<u8> = Vec::with_capacity(buffer_size);
     let mut cancelled = false;
     if cancel.is_some() {
         set_nonblocking(reader)?;
@@ -112,9 +63,10 @@ pub fn consume(
             // Once cancelled, take only what is already buffered, then stop.
             cancelled = cancelled || seen[1].ready;
         }
-        match read(reader, &mut buffer) {
+        bytes.reserve(buffer_size);
+        match read_into(reader, &mut bytes) {
             Ok(0) => break,
-            Ok(n) => decoder.push(&buffer[..n], &mut text),
+            Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                 if cancelled {
@@ -127,8 +79,10 @@ pub fn consume(
             Err(error) => return Err(error),
         }
     }
-    decoder.finish(&mut text);
-    Ok(Consumed { text, cancelled })
+    Ok(Consumed {
+        text: decode_lossy(bytes),
+        cancelled,
+    })
 }
 
 #[cfg(test)]
@@ -165,59 +119,67 @@ mod tests {
         (b"\xc2\xc2\xa9", "\u{fffd}\u{a9}"),
     ];
 
-    fn decode_in_chunks(bytes: &[u8], sizes: &mut impl FnMut() -> usize) -> String {
-        let mut decoder = Utf8Decoder::new();
-        let mut out = String::new();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(sizes().clamp(1, rest.len()));
-            decoder.push(chunk, &mut out);
-            rest = tail;
-        }
-        decoder.finish(&mut out);
-        out
-    }
-
     #[test]
-    fn matches_python_on_reference_inputs_at_every_split() {
+    fn matches_python_on_reference_inputs() {
         for (bytes, expected) in PYTHON_REFERENCE {
-            for split in 0..=bytes.len() {
-                let mut decoder = Utf8Decoder::new();
-                let mut out = String::new();
-                decoder.push(&bytes[..split], &mut out);
-                decoder.push(&bytes[split..], &mut out);
-                decoder.finish(&mut out);
-                assert_eq!(&out, expected, "input {bytes:x?} split at {split}");
-            }
+            assert_eq!(&decode_lossy(bytes.to_vec()), expected, "input {bytes:x?}");
         }
     }
 
-    /// Property: for random bytes biased towards UTF-8 lead and continuation
-    /// bytes, any chunking decodes like one-shot lossy decoding.
+    /// Random bytes biased towards UTF-8 lead and continuation bytes.
+    fn tricky_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| match rng.below(4) {
+                0 => rng.below(0x80) as u8,
+                1 => 0x80 | rng.below(0x40) as u8,
+                2 => 0xc0 | rng.below(0x40) as u8,
+                _ => rng.below(256) as u8,
+            })
+            .collect()
+    }
+
+    /// Property: whatever the writes' sizes, consuming a pipe gives what
+    /// one-shot lossy decoding of all the bytes gives.
     #[test]
-    fn chunking_never_changes_the_result() {
+    fn write_boundaries_never_change_the_result() {
         let mut rng = Rng::new(0x00c0_ffee);
-        for case in 0..2000 {
-            let len = rng.below(64);
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| match rng.below(4) {
-                    0 => rng.below(0x80) as u8,
-                    1 => 0x80 | rng.below(0x40) as u8,
-                    2 => 0xc0 | rng.below(0x40) as u8,
-                    _ => rng.below(256) as u8,
-                })
-                .collect();
-            let expected = String::from_utf8_lossy(&bytes);
-            let max = 1 + rng.below(8);
-            let got = decode_in_chunks(&bytes, &mut || 1 + rng.below(max));
-            assert_eq!(got, expected, "case {case}: {bytes:x?}");
+        for case in 0..200 {
+            let len = rng.below(4096);
+            let bytes = tricky_bytes(&mut rng, len);
+            let expected = String::from_utf8_lossy(&bytes).into_owned();
+            let (reader, mut writer) = pipe();
+            let max = 1 + rng.below(16);
+            let mut sizes: Vec<usize> = Vec::new();
+            let mut left = bytes.len();
+            while left > 0 {
+                let size = (1 + rng.below(max)).min(left);
+                sizes.push(size);
+                left -= size;
+            }
+            let sent = bytes.clone();
+            let producer = std::thread::spawn(move || {
+                let mut rest = sent.as_slice();
+                for size in sizes {
+                    let (chunk, tail) = rest.split_at(size);
+                    writer.write_all(chunk).unwrap();
+                    rest = tail;
+                }
+            });
+            let buffer_size = 1 + rng.below(8);
+            let consumed = consume(reader.as_fd(), buffer_size, None).unwrap();
+            producer.join().unwrap();
+            assert_eq!(consumed.text, expected, "case {case}: {bytes:x?}");
         }
     }
 
     #[test]
-    fn valid_text_of_every_width_survives_one_byte_chunks() {
+    fn valid_text_is_decoded_without_a_copy() {
         let text = "a\u{e9}\u{20ac}\u{1f600}".repeat(100);
-        assert_eq!(decode_in_chunks(text.as_bytes(), &mut || 1), text);
+        let bytes = text.clone().into_bytes();
+        let pointer = bytes.as_ptr();
+        let decoded = decode_lossy(bytes);
+        assert_eq!(decoded, text);
+        assert_eq!(decoded.as_ptr(), pointer);
     }
 
     #[test]

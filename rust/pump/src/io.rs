@@ -82,6 +82,22 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// `read(2)` into the spare capacity of `buf`, extending its length; `Ok(0)`
+/// is end of file.
+pub fn read_into(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: `spare` is valid for `spare.len()` writable bytes; read(2)
+    // initialises exactly the `n` bytes it reports.
+    let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: the first `n` spare bytes were just initialised by read(2).
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
 /// `write(2)` from `buf`; returns how much was written.
 pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for `buf.len()` readable bytes.

@@ -15,7 +15,7 @@ pub mod pump;
 #[cfg(test)]
 mod test_support;
 
-pub use decode::{consume, Consumed, Utf8Decoder};
+pub use decode::{consume, decode_lossy, Consumed};
 pub use pump::{pump, PumpEnd, PumpOutcome};
 
 /// The crate's version, as Cargo and Bazel record it.
