@@ -1,8 +1,7 @@
 """Steps for command_core.feature: the catalogue, scopes, timeouts and check.
 
-Features cannot import the unit tests' ``support`` module, so the few
-helpers the scenarios need (a test catalogue with ``sh`` and this
-interpreter, and a process-group check) live here.
+The test catalogue (``sh`` and this interpreter) and the process-group
+check come from the unit tests' ``support`` module.
 """
 
 from __future__ import annotations
@@ -13,24 +12,21 @@ import os
 import shlex
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from behave import given, then, when
+from support import group_alive, shell
 
 from cuprum import (
-    DEFAULT_CATALOGUE,
     CommandFailed,
     CommandResult,
     ExecEvent,
     ExecPhase,
     ForbiddenProgramError,
     Program,
-    ProgramCatalogue,
-    ProjectSettings,
     SafeCmd,
     TimeoutExpired,
     UnknownProgramError,
@@ -42,41 +38,8 @@ from cuprum import (
 if TYPE_CHECKING:
     from behave.runner import Context
 
-SH: Final = Program("sh")
-PYTHON: Final = Program(sys.executable)
-CATALOGUE: Final = ProgramCatalogue(
-    projects=(
-        *DEFAULT_CATALOGUE.projects,
-        ProjectSettings(name="command-core-tools", programs=(SH, PYTHON)),
-    ),
-)
-"""The default catalogue plus ``sh`` and this interpreter, for the scenarios' children."""
-
 RUN_TIMEOUT: Final = 30.0
 """Runs without a timeout of their own get this one: a hang fails instead of stalling."""
-
-
-def shell(script: str) -> SafeCmd:
-    """``sh -c script``: for these scenarios only (Cuprum itself never uses a shell)."""
-    return sh.make(SH, catalogue=CATALOGUE)("-c", script)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any live (not zombie) process still belongs to group ``pgid``."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text(encoding="utf-8")
-                fields = stat.rsplit(")", 1)[1].split()
-                if int(fields[2]) == pgid and fields[0] != "Z":
-                    return True
-    return False
 
 
 def scratch_directory(context: Context) -> Path:

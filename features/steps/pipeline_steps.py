@@ -12,25 +12,20 @@ import contextlib
 import inspect
 import os
 import signal
-import sys
 import textwrap
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from behave import given, then, when
+from support import group_alive, py, shell
 
 from cuprum import (
     CAT,
-    DEFAULT_CATALOGUE,
     HEAD,
     YES,
     ExecEvent,
     ExecPhase,
     Pipeline,
-    Program,
-    ProgramCatalogue,
-    ProjectSettings,
     SafeCmd,
     observe,
     sh,
@@ -41,28 +36,8 @@ if TYPE_CHECKING:
 
     from cuprum import PipelineResult
 
-SH: Final = Program("sh")
-PYTHON: Final = Program(sys.executable)
-CATALOGUE: Final = ProgramCatalogue(
-    projects=(
-        *DEFAULT_CATALOGUE.projects,
-        ProjectSettings(name="behaviour-tools", programs=(SH, PYTHON)),
-    ),
-)
-"""The default catalogue plus ``sh`` and this interpreter, for the scenarios' children."""
-
 RUN_TIMEOUT: Final = 30.0
 """Every run gets this timeout: a hang fails the scenario instead of stalling it."""
-
-
-def shell(script: str) -> SafeCmd:
-    """``sh -c script``: for these scenarios only (Cuprum itself never uses a shell)."""
-    return sh.make(SH, catalogue=CATALOGUE)("-c", script)
-
-
-def python(code: str, *args: str) -> SafeCmd:
-    """A child Python running ``code``."""
-    return sh.make(PYTHON, catalogue=CATALOGUE)("-c", code, *args)
 
 
 def mixed_utf8(seed: int, size: int) -> str:
@@ -99,23 +74,6 @@ UTF8_WRITER: Final = "\n".join(
 """Writes ``mixed_utf8(seed, size)`` in odd-sized, flushed chunks."""
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether a live (non-zombie) process of group ``pgid`` exists."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                fields = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-                if int(fields[2]) == pgid and fields[0] != "Z":
-                    return True
-    return False
-
-
 def result_of(context: Context) -> PipelineResult:
     """The scenario's result; fails the step if the run raised instead."""
     assert context.run_error is None, f"the run raised {context.run_error!r}"
@@ -141,7 +99,7 @@ def step_empty_producer(context: Context) -> None:
 def step_utf8_producer(context: Context, size: int) -> None:
     seed = 1009 * size
     context.expected_text = mixed_utf8(seed, size * 1024)
-    add_stage(context, python(UTF8_WRITER, str(seed), str(size * 1024)))
+    add_stage(context, py(UTF8_WRITER, str(seed), str(size * 1024)))
 
 
 @given("a producer that never stops")
