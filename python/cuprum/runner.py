@@ -175,13 +175,12 @@ class _Run:
         context: ExecutionContext,
         stdin_bytes: bytes | None,
     ) -> None:
-        self.scope = scope
         self.output = output
         self.context = context
         self.stdin_bytes = stdin_bytes
         self.pump: Pump = pump_for(backend)
         exec_id = new_exec_id()
-        cwd = None if context.cwd is None else str(context.cwd)
+        cwd = None if context.cwd is None else os.fspath(context.cwd)
         self.stages: list[_Stage] = []
         for index, cmd in enumerate(cmds):
             events = EventSource(
