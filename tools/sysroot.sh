@@ -24,9 +24,14 @@ die() {
   exit 2
 }
 
-# Create the pinned namespace with the sysroot's system mounts, once.
+# Create the pinned namespace with the sysroot's system mounts, once. A pin
+# whose mounts no longer sit in this sysroot (it was deleted and built
+# again) is released and made afresh.
 _sysroot_namespace() {
-  nsenter --mount="$SYSROOT_NAMESPACE" true 2>/dev/null && return 0
+  if nsenter --mount="$SYSROOT_NAMESPACE" true 2>/dev/null; then
+    nsenter --mount="$SYSROOT_NAMESPACE" mountpoint -q "$SYSROOT/proc" && return 0
+    umount "$SYSROOT_NAMESPACE" 2>/dev/null || true
+  fi
   local dir=${SYSROOT_NAMESPACE%/*}
   mkdir -p "$dir"
   # A namespace can only be pinned on a private mount.
