@@ -1,4 +1,4 @@
-"""Every Python block in the users' guide runs as it stands."""
+"""Every Python block in the users' guide and the README runs as it stands."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
-GUIDE = Path(__file__).resolve().parent / "users-guide.md"
-BLOCKS = re.findall(
-    r"^```python\n(.*?)^```$", GUIDE.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL
-)
+HERE = Path(__file__).resolve().parent
+DOCUMENTS = [HERE / "users-guide.md", HERE.parent / "README.md"]
+BLOCKS = [
+    block
+    for document in DOCUMENTS
+    for block in re.findall(
+        r"^```python\n(.*?)^```$", document.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL
+    )
+]
 
 
 MIN_BLOCKS = 10
