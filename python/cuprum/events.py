@@ -10,10 +10,15 @@ its stdin early), and finally ``exit``, preceded by ``timeout`` or
 from __future__ import annotations
 
 import enum
+import signal
 from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 type Tags = Mapping[str, str]
+
+SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
+"""Exit statuses that mean "killed by SIGPIPE": the signal itself, or a shell
+reporting it as ``128 + SIGPIPE``."""
 
 
 class ExecPhase(enum.StrEnum):

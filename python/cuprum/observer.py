@@ -57,31 +57,6 @@ class EventSource:
         self._head = (exec_id, program, argv, cwd)
         self._tail = (tags, stage)
 
-    def _event(
-        self,
-        phase: ExecPhase,
-        *,
-        line: str | None = None,
-        exit_code: int | None = None,
-        duration_s: float | None = None,
-        byte_count: int | None = None,
-        error: str | None = None,
-        outcome: ExecOutcome | None = None,
-    ) -> ExecEvent:
-        return ExecEvent(
-            phase,
-            *self._head,
-            self.pid,
-            time.time(),
-            line,
-            exit_code,
-            duration_s,
-            *self._tail,
-            byte_count,
-            error,
-            outcome,
-        )
-
     async def emit(
         self,
         phase: ExecPhase,
@@ -95,13 +70,18 @@ class EventSource:
         """Deliver one lifecycle event to every observer."""
         if not self.observed:
             return
-        event = self._event(
+        event = ExecEvent(
             phase,
-            exit_code=exit_code,
-            duration_s=duration_s,
-            byte_count=byte_count,
-            error=error,
-            outcome=outcome,
+            *self._head,
+            self.pid,
+            time.time(),
+            None,
+            exit_code,
+            duration_s,
+            *self._tail,
+            byte_count,
+            error,
+            outcome,
         )
         await self._deliver((event,))
 

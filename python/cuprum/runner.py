@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Final
 from cuprum.capture import Capture, rust_capture_eligible
 from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError, TimeoutExpired
-from cuprum.events import ExecOutcome, ExecPhase
+from cuprum.events import SIGPIPE_STATUSES, ExecOutcome, ExecPhase
 from cuprum.fds import OwnedFd, owned_pipe
 from cuprum.hooks import run_after_hooks, run_before_hooks
 from cuprum.observer import EventSource, new_exec_id
@@ -67,7 +67,6 @@ if TYPE_CHECKING:
 
 _DEFAULT_OUTPUT: Final = RunOutputOptions()
 _DEFAULT_CONTEXT: Final = ExecutionContext()
-_SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
 STDIN_CHUNK: Final = 64 * 1024
 HOP_PIPE_SIZE: Final = 1024 * 1024
 """Kernel buffer asked for each hop pipe (F_SETPIPE_SZ): fewer, larger moves."""
@@ -333,7 +332,7 @@ class _Run:
     def _forgiven(self, stage: _Stage, code: int) -> bool:
         """SIGPIPE after the downstream closed the hop is how pipelines end early."""
         index = self.stages.index(stage)
-        if code not in _SIGPIPE_STATUSES or index >= len(self.hops):
+        if code not in SIGPIPE_STATUSES or index >= len(self.hops):
             return False
         hop = self.hops[index]
         downstream = self.stages[index + 1].process

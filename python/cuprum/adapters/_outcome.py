@@ -5,12 +5,11 @@ from __future__ import annotations
 import signal
 from typing import TYPE_CHECKING, Final
 
-from cuprum.events import ExecOutcome
+from cuprum.events import SIGPIPE_STATUSES, ExecOutcome
 
 if TYPE_CHECKING:
     from cuprum.events import ExecEvent
 
-_SIGPIPE_STATUSES: Final = frozenset({-signal.SIGPIPE, 128 + signal.SIGPIPE})
 _FAILURES: Final = frozenset({ExecOutcome.FAILED, ExecOutcome.TIMED_OUT, ExecOutcome.CANCELLED})
 
 
@@ -28,7 +27,7 @@ def is_failure(event: ExecEvent) -> bool:
     code = event.exit_code
     if code is None:
         return True
-    return code != 0 and not (event.stage is not None and code in _SIGPIPE_STATUSES)
+    return code != 0 and not (event.stage is not None and code in SIGPIPE_STATUSES)
 
 
 def failure_description(event: ExecEvent) -> str:

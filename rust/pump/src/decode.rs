@@ -10,7 +10,7 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use crate::io::{poll, read_into, set_nonblocking, Interest};
+use crate::io::{check_buffer_size, poll, read_into, set_nonblocking, Interest};
 
 /// Decode `bytes` as UTF-8 with replacement; valid input is not copied.
 #[must_use]
@@ -46,12 +46,7 @@ pub fn consume(
     buffer_size: usize,
     cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<Consumed> {
-    if buffer_size == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "buffer_size must be positive",
-        ));
-    }
+    check_buffer_size(buffer_size)?;
     let mut bytes: Vec<u8> = Vec::with_capacity(buffer_size);
     let mut cancelled = false;
     if cancel.is_some() {

@@ -55,6 +55,17 @@ pub fn poll(fds: &[(BorrowedFd<'_>, Interest)]) -> io::Result<Vec<Readiness>> {
         .collect())
 }
 
+/// `InvalidInput` unless `buffer_size` is positive (shared by pump and consume).
+pub fn check_buffer_size(buffer_size: usize) -> io::Result<()> {
+    if buffer_size == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "buffer_size must be positive",
+        ));
+    }
+    Ok(())
+}
+
 /// Put `fd` in non-blocking mode.
 pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: fcntl on a borrowed, open descriptor with integer arguments.

@@ -18,7 +18,7 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use crate::io::{poll, read, set_nonblocking, write, Interest};
+use crate::io::{check_buffer_size, poll, read, set_nonblocking, write, Interest};
 
 /// Why a pump stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,12 +56,7 @@ pub fn pump(
     buffer_size: usize,
     cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<PumpOutcome> {
-    if buffer_size == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "buffer_size must be positive",
-        ));
-    }
+    check_buffer_size(buffer_size)?;
     set_nonblocking(reader)?;
     set_nonblocking(writer)?;
     let waiter = Waiter {
