@@ -40,25 +40,46 @@ from cuprum.catalogue import (
 )
 from cuprum.command import SafeCmd
 from cuprum.concurrent import ConcurrentConfig, ConcurrentResult, run_concurrent, run_concurrent_sync
+from cuprum.engine.live import LiveProcess
+from cuprum.engine.streams import LiveStdin, LiveStream
 from cuprum.errors import (
     CommandFailed,
     CuprumError,
     DuplicateProgramError,
     DuplicateProjectError,
     ForbiddenProgramError,
+    ForgedCommandError,
+    LiveProcessError,
     PipelineFailed,
+    ProgramNotFoundError,
+    ScopeLockedError,
     TimeoutExpired,
     UnknownProgramError,
 )
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
-from cuprum.options import ExecutionContext, RunOutputOptions, StdinInput
+from cuprum.options import (
+    DEVNULL,
+    INHERIT,
+    PIPE,
+    STDOUT,
+    Append,
+    ExecutionContext,
+    RunOutputOptions,
+    StdinInput,
+    Stream,
+)
 from cuprum.pipeline import Pipeline
+from cuprum.redaction import Redactor
 from cuprum.result import CommandResult, PipelineResult
 from cuprum.scope import ScopeConfig, ScopeHandle, after, allow, before, current_scope, env, observe, scoped
 from cuprum.stream_backend import BackendChoice, StreamBackend, is_rust_available, resolve_stream_backend
 
 __all__ = [
     "CAT",
+    "DEVNULL",
+    "INHERIT",
+    "PIPE",
+    "STDOUT",
     "CP",
     "CUT",
     "DATE",
@@ -85,6 +106,7 @@ __all__ = [
     "UNIQ",
     "WC",
     "YES",
+    "Append",
     "BackendChoice",
     "CommandFailed",
     "CommandResult",
@@ -98,17 +120,26 @@ __all__ = [
     "ExecPhase",
     "ExecutionContext",
     "ForbiddenProgramError",
+    "ForgedCommandError",
+    "LiveProcess",
+    "LiveProcessError",
+    "LiveStdin",
+    "LiveStream",
     "Pipeline",
     "PipelineFailed",
     "PipelineResult",
     "Program",
     "ProgramCatalogue",
+    "ProgramNotFoundError",
     "ProjectSettings",
+    "Redactor",
     "RunOutputOptions",
     "SafeCmd",
     "ScopeConfig",
     "ScopeHandle",
+    "ScopeLockedError",
     "StdinInput",
+    "Stream",
     "StreamBackend",
     "TimeoutExpired",
     "UnknownProgramError",

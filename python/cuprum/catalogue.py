@@ -17,7 +17,38 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 Program = NewType("Program", str)
-"""The name (or path) of an executable, as it appears in ``argv[0]``."""
+"""A program: a bare name (found on this process's ``PATH`` when it runs) or
+an absolute path (pinned). It is also the child's ``argv[0]``."""
+
+
+def check_program_name(program: str) -> None:
+    """Refuse a program name that could not be resolved safely.
+
+    A bare name (``git``) is looked up on the *parent's* ``PATH`` when the
+    command runs; an absolute path (``/usr/bin/git``) is used as it is. A
+    relative path with a slash (``bin/git``, ``./git``) would depend on the
+    working directory, so it is refused.
+
+    Raises
+    ------
+    TypeError
+        When ``program`` is not a string.
+    ValueError
+        When it is empty, contains NUL, is ``.`` or ``..``, or is a relative
+        path with a slash.
+    """
+    if not isinstance(program, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        msg = f"a program name must be a string, not {type(program).__name__}"
+        raise TypeError(msg)
+    if not program or "\0" in program or program in {".", ".."}:
+        msg = f"invalid program name {program!r}"
+        raise ValueError(msg)
+    if "/" in program and not program.startswith("/"):
+        msg = (
+            f"program {program!r} is a relative path: use a bare name (looked up on PATH) "
+            "or an absolute path"
+        )
+        raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,9 +85,11 @@ class ProjectSettings:
                 raise TypeError(msg)
             object.__setattr__(self, field, tuple(value))
         for program in self.programs:
-            if not program or "\0" in program:
-                msg = f"project {self.name!r} lists an invalid program name {program!r}"
-                raise ValueError(msg)
+            try:
+                check_program_name(program)
+            except (TypeError, ValueError) as error:
+                msg = f"project {self.name!r}: {error}"
+                raise type(error)(msg) from None
 
 
 class ProgramCatalogue:
@@ -101,6 +134,21 @@ class ProgramCatalogue:
         """Every program in the catalogue."""
         return frozenset(self._owners)
 
+    def extended(self, *projects: ProjectSettings) -> ProgramCatalogue:
+        """A new catalogue with this one's projects and ``projects`` after them.
+
+        >>> from cuprum import DEFAULT_CATALOGUE, Program, ProjectSettings
+        >>> mine = DEFAULT_CATALOGUE.extended(ProjectSettings("tools", (Program("make"),)))
+        >>> "make" in mine and "echo" in mine
+        True
+
+        Raises
+        ------
+        DuplicateProjectError, DuplicateProgramError
+            When a new project's name or program is already taken.
+        """
+        return ProgramCatalogue((*self.projects, *projects))
+
     def is_allowed(self, program: str) -> bool:
         """Tell whether ``program`` is in the catalogue."""
         return program in self._owners
@@ -115,8 +163,8 @@ class ProgramCatalogue:
         """
         try:
             return self._owners[Program(program)]
-        except KeyError:
-            raise UnknownProgramError(program, self.allowlist) from None
+        except (KeyError, TypeError):
+            raise UnknownProgramError(str(program), self.allowlist) from None
 
     def __contains__(self, program: object) -> bool:
         """Support ``program in catalogue``."""

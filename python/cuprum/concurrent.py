@@ -19,15 +19,12 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from cuprum.command import SafeCmd
-from cuprum.runner import check_allowed
-from cuprum.scope import current_scope
-from cuprum.sync import run_sync
+from cuprum.options import ExecutionContext, RunOutputOptions, validate_timeout
+from cuprum.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from cuprum.options import ExecutionContext, RunOutputOptions
-    from cuprum.pipeline import Pipeline
     from cuprum.result import CommandResult, PipelineResult
 
 type Runnable = SafeCmd | Pipeline
@@ -56,7 +53,7 @@ class ConcurrentConfig:
     context: ExecutionContext | None = None
 
     def __post_init__(self) -> None:
-        """Reject a limit that is not a positive integer."""
+        """Reject a limit that is not a positive integer, and options of the wrong type."""
         if self.concurrency is not None and (
             isinstance(self.concurrency, bool)
             or not isinstance(self.concurrency, int)
@@ -64,6 +61,16 @@ class ConcurrentConfig:
         ):
             msg = f"ConcurrentConfig.concurrency must be a positive int or None, not {self.concurrency!r}"
             raise ValueError(msg)
+        if not isinstance(self.fail_fast, bool):
+            msg = "ConcurrentConfig.fail_fast must be a bool"
+            raise TypeError(msg)
+        validate_timeout(self.timeout, "ConcurrentConfig.timeout")
+        if self.output is not None and not isinstance(self.output, RunOutputOptions):
+            msg = f"ConcurrentConfig.output must be a RunOutputOptions, not {type(self.output).__name__}"
+            raise TypeError(msg)
+        if self.context is not None and not isinstance(self.context, ExecutionContext):
+            msg = f"ConcurrentConfig.context must be an ExecutionContext, not {type(self.context).__name__}"
+            raise TypeError(msg)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,10 +115,6 @@ class ConcurrentResult:
     def ok(self) -> bool:
         """Whether every command completed successfully."""
         return not self.errors and all(result is not None and result.ok for result in self.results)
-
-
-def _stages(runnable: Runnable) -> tuple[SafeCmd, ...]:
-    return (runnable,) if isinstance(runnable, SafeCmd) else runnable.stages
 
 
 class _Batch:
@@ -163,10 +166,13 @@ async def run_concurrent(*commands: Runnable, config: ConcurrentConfig | None = 
     ForbiddenProgramError
         When any command is outside the scope's allowlist (nothing starts).
     """
-    scope = current_scope()
+    from cuprum.engine.plan import check_runnable  # noqa: PLC0415 (values stay free of the engine)
+
     for runnable in commands:
-        for stage in _stages(runnable):
-            check_allowed(scope, stage)
+        if not isinstance(runnable, SafeCmd | Pipeline):  # pyright: ignore[reportUnnecessaryIsInstance]
+            msg = f"run_concurrent takes SafeCmd and Pipeline, not {type(runnable).__name__}"
+            raise TypeError(msg)
+        check_runnable(runnable)
     batch = _Batch(len(commands), config or ConcurrentConfig())
     batch.tasks = [asyncio.ensure_future(batch.run_one(index, cmd)) for index, cmd in enumerate(commands)]
     outcomes = await asyncio.gather(*batch.tasks, return_exceptions=True)
@@ -179,6 +185,6 @@ async def run_concurrent(*commands: Runnable, config: ConcurrentConfig | None = 
 
 def run_concurrent_sync(*commands: Runnable, config: ConcurrentConfig | None = None) -> ConcurrentResult:
     """Run ``commands`` concurrently from synchronous code; see ``run_concurrent``."""
-    return run_sync(
-        lambda: run_concurrent(*commands, config=config), "run_concurrent_sync()", "run_concurrent(...)"
-    )
+    from cuprum.engine.sync import run_sync  # noqa: PLC0415
+
+    return run_sync(lambda: run_concurrent(*commands, config=config), "run_concurrent_sync()")

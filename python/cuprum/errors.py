@@ -1,16 +1,25 @@
 """Cuprum's exceptions: every failure a caller can meet has its own type.
 
-Each also derives from the built-in exception a caller would expect
-(``LookupError``, ``PermissionError``, ``TimeoutError``, ...), so generic
-handlers keep working.
+Each also derives from the built-in (or ``subprocess``) exception a caller
+would expect (``LookupError``, ``PermissionError``,
+``subprocess.TimeoutExpired``, ``subprocess.CalledProcessError``, ...), so
+generic handlers keep working.
+
+Messages and reprs never show a raw command line: the engine renders it
+through the scope's redactor when it raises (``shown``), so a secret the
+redactor knows cannot escape through ``str(error)``, ``repr(error)`` or a
+traceback. The attributes (``cmd``, ``output``, ``result``) keep the real
+values for code that needs them.
 """
 
 from __future__ import annotations
 
+import subprocess
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cuprum.catalogue import Program
+    from collections.abc import Iterable
+
     from cuprum.result import CommandResult, PipelineResult
 
 
@@ -18,23 +27,57 @@ class CuprumError(Exception):
     """Base class of every exception Cuprum raises on purpose."""
 
 
+def _documentation(locations: Iterable[str]) -> str:
+    where = ", ".join(locations)
+    return f"; documentation: {where}" if where else ""
+
+
 class UnknownProgramError(CuprumError, LookupError):
     """A program is not in the catalogue."""
 
-    def __init__(self, program: str, known: frozenset[Program]) -> None:
+    def __init__(self, program: str, known: Iterable[str]) -> None:
         self.program = program
-        hint = ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12 else "")  # noqa: PLR2004
+        names = sorted(known)
+        hint = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")  # noqa: PLR2004
         super().__init__(f"program {program!r} is not in the catalogue (known: {hint or 'none'})")
 
 
 class ForbiddenProgramError(CuprumError, PermissionError):
-    """A program is in the catalogue but outside the current scope's allowlist."""
+    """A catalogued program is outside the current scope's allowlist.
 
-    def __init__(self, program: Program, allowlist: frozenset[Program]) -> None:
+    Attributes
+    ----------
+    program
+        The program refused.
+    allowlist
+        What the scope allows.
+    documentation_locations
+        Where the program's project is documented (from the catalogue).
+    """
+
+    def __init__(
+        self, program: str, allowlist: frozenset[str], documentation_locations: Iterable[str] = ()
+    ) -> None:
         self.program = program
         self.allowlist = allowlist
+        self.documentation_locations = tuple(documentation_locations)
         allowed = ", ".join(sorted(allowlist)) or "nothing"
-        super().__init__(f"program {program!r} is not allowed in this scope (allowed: {allowed})")
+        super().__init__(
+            f"program {program!r} is not allowed in this scope (allowed: {allowed})"
+            + _documentation(self.documentation_locations)
+        )
+
+
+class ForgedCommandError(CuprumError, TypeError):
+    """A ``SafeCmd`` that no builder made (constructed, copied or altered by hand)."""
+
+
+class ProgramNotFoundError(CuprumError, FileNotFoundError):
+    """A catalogued program is not an executable on this process's ``PATH``."""
+
+
+class ScopeLockedError(CuprumError, PermissionError):
+    """``allow()`` tried to extend the allowlist of a locked scope."""
 
 
 class DuplicateProjectError(CuprumError, ValueError):
@@ -45,49 +88,95 @@ class DuplicateProgramError(CuprumError, ValueError):
     """Two projects in one catalogue claim the same program."""
 
 
-class CommandFailed(CuprumError):  # noqa: N818 (the name reads as an event, like TimeoutExpired)
-    """A command exited unsuccessfully and the caller asked for ``check=True``."""
+class LiveProcessError(CuprumError, RuntimeError):
+    """A live handle (``start()``) used outside its ``async with`` block, or twice."""
 
-    def __init__(self, result: CommandResult) -> None:
+
+def describe_exit(exit_code: int) -> str:
+    """``status 3`` or ``signal 9``: how a process ended, for messages."""
+    if exit_code < 0:
+        return f"signal {-exit_code}"
+    return f"status {exit_code}"
+
+
+class CommandFailed(CuprumError, subprocess.CalledProcessError):  # noqa: N818 (reads as an event, like TimeoutExpired)
+    """A command ended unsuccessfully and the caller asked for ``check=True``.
+
+    A ``subprocess.CalledProcessError``: ``returncode``, ``cmd`` (the argv),
+    ``output``/``stdout`` and ``stderr`` are set. The message ends with the
+    tail of the captured stderr, redacted.
+
+    Attributes
+    ----------
+    result
+        The command's result.
+    """
+
+    def __init__(self, result: CommandResult[str] | CommandResult[bytes], *, shown: str) -> None:
+        subprocess.CalledProcessError.__init__(self, result.exit_code, result.argv, result.stdout, result.stderr)
         self.result = result
-        super().__init__(f"{result.program} exited with {_describe_exit(result.exit_code)}")
+        self.args = (shown,)
+
+    def __str__(self) -> str:
+        """The redacted message."""
+        return str(self.args[0])
 
 
-class PipelineFailed(CuprumError):  # noqa: N818
-    """A pipeline failed and the caller asked for ``check=True``."""
+class PipelineFailed(CuprumError, subprocess.CalledProcessError):  # noqa: N818
+    """A pipeline failed and the caller asked for ``check=True``.
 
-    def __init__(self, result: PipelineResult) -> None:
-        self.result = result
-        index = result.failure_index
-        stage = result.stages[index] if index is not None else result.stages[-1]
-        super().__init__(
-            f"pipeline stage {index} ({stage.program}) exited with {_describe_exit(stage.exit_code)}"
+    A ``subprocess.CalledProcessError`` whose ``returncode`` is the
+    pipeline's ``pipefail`` status and whose ``cmd`` is every stage's argv.
+
+    Attributes
+    ----------
+    result
+        The pipeline's result.
+    """
+
+    def __init__(self, result: PipelineResult[str] | PipelineResult[bytes], *, shown: str) -> None:
+        subprocess.CalledProcessError.__init__(
+            self,
+            result.exit_code,
+            tuple(stage.argv for stage in result.stages),
+            result.stdout,
+            result.stderr,
         )
+        self.result = result
+        self.args = (shown,)
+
+    def __str__(self) -> str:
+        """The redacted message."""
+        return str(self.args[0])
 
 
-class TimeoutExpired(CuprumError, TimeoutError):  # noqa: N818
-    """A command ran past its timeout and was terminated.
+class TimeoutExpired(CuprumError, subprocess.TimeoutExpired, TimeoutError):  # noqa: N818
+    """A run passed its timeout; every process group was terminated and reaped.
+
+    A ``subprocess.TimeoutExpired`` (and a ``TimeoutError``): ``cmd`` (the
+    argv, or every stage's argv for a pipeline), ``timeout``,
+    ``output``/``stdout`` and ``stderr`` (everything read before the kill,
+    or ``None`` when not captured) are set.
 
     Attributes
     ----------
     command
-        The shell-quoted command line, for messages and logs.
-    timeout
-        The timeout in seconds.
-    stdout, stderr
-        Everything the command wrote before it was killed (decoded), or
-        ``None`` when that stream was not captured.
+        The command line, shell-quoted and redacted, for messages and logs.
     """
 
-    def __init__(self, command: str, timeout: float, stdout: str | None, stderr: str | None) -> None:
-        self.command = command
-        self.timeout = timeout
-        self.stdout = stdout
-        self.stderr = stderr
-        super().__init__(f"command timed out after {timeout:g} s: {command}")
+    def __init__(
+        self,
+        cmd: object,
+        timeout: float,
+        output: str | bytes | None,
+        stderr: str | bytes | None,
+        *,
+        shown: str,
+    ) -> None:
+        subprocess.TimeoutExpired.__init__(self, cmd, timeout, output, stderr)
+        self.command = shown
+        self.args = (f"command timed out after {timeout:g} s: {shown}",)
 
-
-def _describe_exit(exit_code: int) -> str:
-    if exit_code < 0:
-        return f"signal {-exit_code}"
-    return f"status {exit_code}"
+    def __str__(self) -> str:
+        """The redacted message."""
+        return str(self.args[0])

@@ -45,7 +45,8 @@ class ExecOutcome(enum.StrEnum):
     FORGIVEN = "forgiven"
     """A pipeline stage killed by SIGPIPE after its downstream closed the hop."""
     TERMINATED = "terminated"
-    """Cuprum terminated it because another pipeline stage failed."""
+    """Cuprum terminated it: another stage failed under ``fail_fast``, or a
+    live handle's block was left before it ended."""
     TIMED_OUT = "timed_out"
     """Cuprum terminated it because the run's timeout passed."""
     CANCELLED = "cancelled"
@@ -53,7 +54,7 @@ class ExecOutcome(enum.StrEnum):
 
 
 class ExecEvent(NamedTuple):
-    """One event of one run (immutable; cheap to create, one per line).
+    r"""One event of one run (immutable; cheap to create, one per line).
 
     Attributes
     ----------
@@ -69,7 +70,8 @@ class ExecEvent(NamedTuple):
     timestamp
         Wall-clock time (``time.time()``) of the event.
     line
-        The output line (without its line ending) for ``stdout``/``stderr``.
+        For ``stdout``/``stderr``: one line of output, exactly as written
+        but for its final ``\n`` (a ``\r`` before it is kept).
     exit_code, duration_s
         Set on ``exit``.
     tags
@@ -83,6 +85,19 @@ class ExecEvent(NamedTuple):
         could not start).
     outcome
         How the process ended, on ``exit``: whether it counts as a failure.
+    newline
+        For ``stdout``/``stderr``: whether the line ended with ``\n``
+        (``False`` only for a last line without one), so
+        ``line + "\n" * newline`` rebuilds the output byte for byte.
+    executable
+        The absolute path executed (resolved on this process's ``PATH``).
+    project
+        The catalogue project that owns the program.
+    capture, echo
+        Whether the run captures and echoes its output.
+    env_names
+        The names of the variables the run's environment overlay sets (the
+        scopes' and the context's); their values are never in events.
     """
 
     phase: ExecPhase
@@ -100,6 +115,12 @@ class ExecEvent(NamedTuple):
     byte_count: int | None = None
     error: str | None = None
     outcome: ExecOutcome | None = None
+    newline: bool | None = None
+    executable: str | None = None
+    project: str | None = None
+    capture: bool | None = None
+    echo: bool | None = None
+    env_names: tuple[str, ...] = ()
 
 
 type SyncObserveHook = Callable[[ExecEvent], object]

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cuprum.command import SafeCmd
-    from cuprum.result import CommandResult
     from cuprum.scope import AfterHook, BeforeHook, Hook
 
 
@@ -24,9 +23,9 @@ async def run_before_hooks(hooks: tuple[Hook[BeforeHook], ...], cmd: SafeCmd) ->
             await outcome  # pyright: ignore[reportGeneralTypeIssues]
 
 
-async def run_after_hooks(hooks: tuple[Hook[AfterHook], ...], cmd: SafeCmd, result: CommandResult) -> None:
+async def run_after_hooks(hooks: tuple[Hook[AfterHook], ...], cmd: SafeCmd, result: object) -> None:
     """Run after hooks, innermost first."""
     for hook in hooks:
-        outcome = hook.function(cmd, result)
+        outcome = hook.function(cmd, result)  # pyright: ignore[reportArgumentType]
         if hook.is_async or inspect.isawaitable(outcome):
             await outcome  # pyright: ignore[reportGeneralTypeIssues]

@@ -1,13 +1,19 @@
-"""Deliver events to observers, cheaply enough for one event per line.
+"""Deliver events to observers: redacted at the source, cheap per line, bounded in time.
 
-The invariant fields of a run's events are computed once (``EventSource``);
-a line event then costs one tuple and one call per observer. An observer
-that raises is reported to the ``cuprum.hooks`` logger, with its traceback,
-and the run carries on: observers watch, they never steer.
+The invariant fields of a run's events are computed, and redacted, once
+(``EventSource``); a line event then costs one tuple, one redaction check
+and one call per observer. The scope's redactors apply to every event before
+any observer sees it, with the secrets learnt from every stage's command
+line. An observer that raises is reported to the ``cuprum.hooks`` logger and
+the run carries on: observers watch, they never steer. Once a run has been
+cut short (timeout or cancellation), ``async`` observers get a bounded time
+budget: a slow observer can delay the report of a timeout by at most the
+budget, never the termination of the processes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import logging
@@ -18,26 +24,66 @@ from typing import TYPE_CHECKING, Final, cast
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from cuprum.events import AsyncObserveHook, SyncObserveHook, Tags
+    from cuprum.redaction import Redactor
     from cuprum.scope import ScopeState
 
 logger: Final = logging.getLogger("cuprum.hooks")
-_ids = itertools.count(1)
-_PID_PREFIX: Final = f"{os.getpid():x}"
 _new_event = cast("Callable[[type[ExecEvent], tuple[object, ...]], ExecEvent]", tuple.__new__)
+
+
+class _Ids:
+    """Run ids: this process's pid and a counter, both renewed in a forked child."""
+
+    def __init__(self) -> None:
+        self.reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = f"{os.getpid():x}"
+        self.counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}-{next(self.counter)}"
+
+
+_IDS: Final = _Ids()
 
 
 def new_exec_id() -> str:
     """A run id unique within this process (and readable in logs)."""
-    return f"{_PID_PREFIX}-{next(_ids)}"
+    return _IDS.next()
+
+
+class DeliveryBudget:
+    """The time left for ``async`` observers once a run has been cut short.
+
+    ``None`` (the default) means no limit; ``start(seconds)`` opens a budget
+    shared by every event source of the run.
+    """
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def start(self, seconds: float) -> None:
+        """Limit further ``async`` deliveries to ``seconds`` from now (first call wins)."""
+        if self.deadline is None:
+            self.deadline = time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left, or ``None`` without a budget."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
 
 
 class EventSource:
     """Emits the events of one process (a lone command or a pipeline stage)."""
 
-    __slots__ = ("_async", "_head", "_sync", "_tail", "observed", "pid")
+    __slots__ = ("_async", "_budget", "_fields", "_line", "_redactors", "_sync", "observed", "pid")
 
     def __init__(
         self,
@@ -46,16 +92,39 @@ class EventSource:
         exec_id: str,
         program: str,
         argv: tuple[str, ...],
+        argvs: Sequence[tuple[str, ...]],
         cwd: str | None,
         tags: Tags,
         stage: int | None,
+        executable: str,
+        project: str,
+        capture: bool,
+        echo: bool,
+        env_names: tuple[str, ...],
+        budget: DeliveryBudget,
     ) -> None:
         self._sync: tuple[SyncObserveHook, ...] = scope.sync_observers
         self._async: tuple[AsyncObserveHook, ...] = scope.async_observers
         self.observed = scope.observed
         self.pid: int | None = None
-        self._head = (exec_id, program, argv, cwd)
-        self._tail = (tags, stage)
+        self._budget = budget
+        self._redactors: tuple[Redactor, ...] = scope.redactors
+        others = tuple(other for other in argvs if other is not argv)
+        self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others)
+        if self.observed:
+            template = ExecEvent(
+                ExecPhase.PLAN, exec_id, program, argv, cwd, None, 0.0, None, None, None, tags, stage,
+                executable=executable, project=project, capture=capture, echo=echo, env_names=env_names,
+            )  # fmt: skip
+            for redactor in self._redactors:
+                template = redactor.redact_event(template, argvs=others)
+            self._fields = template
+        else:
+            self._fields = None
+
+    def redact(self, text: str) -> str:
+        """``text`` through the scope's redactors, with this run's learnt secrets."""
+        return self._line(text)
 
     async def emit(
         self,
@@ -68,53 +137,115 @@ class EventSource:
         outcome: ExecOutcome | None = None,
     ) -> None:
         """Deliver one lifecycle event to every observer."""
-        if not self.observed:
+        if self._fields is None:
             return
-        event = ExecEvent(
-            phase,
-            *self._head,
-            self.pid,
-            time.time(),
-            None,
-            exit_code,
-            duration_s,
-            *self._tail,
-            byte_count,
-            error,
-            outcome,
+        event = self._fields._replace(
+            phase=phase,
+            pid=self.pid,
+            timestamp=time.time(),
+            exit_code=exit_code,
+            duration_s=duration_s,
+            byte_count=byte_count,
+            error=None if error is None else self._line(error),
+            outcome=outcome,
         )
-        await self._deliver((event,))
+        pending = self._deliver((event,))
+        if pending is not None:
+            await pending
 
-    async def emit_lines(self, phase: ExecPhase, lines: Iterable[str]) -> None:
-        """Deliver one ``stdout``/``stderr`` event per line (the hot path)."""
-        head = (phase, *self._head, self.pid)
-        tail = (None, None, *self._tail, None, None, None)
+    def emit_lines(self, phase: ExecPhase, lines: Sequence[str], last_newline: bool) -> Awaitable[None] | None:  # noqa: FBT001
+        """Deliver one ``stdout``/``stderr`` event per line (the hot path).
+
+        ``last_newline`` says whether the last of ``lines`` ended with
+        ``\\n`` (every other one did). Returns an awaitable when ``async``
+        observers must be awaited, else ``None``.
+        """
+        fields = self._fields
+        if fields is None or not lines:
+            return None
+        head = (phase, *fields[1:5], self.pid)
+        middle = (None, None, *fields[10:15])
+        tail = fields[16:]
+        redact = self._line
         now = time.time
-        events = [_new_event(ExecEvent, (*head, now(), line, *tail)) for line in lines]
-        await self._deliver(events)
+        final = len(lines) - 1
+        events = [
+            _new_event(ExecEvent, (*head, now(), redact(line), *middle, index < final or last_newline, *tail))
+            for index, line in enumerate(lines)
+        ]
+        return self._deliver(events)
 
-    async def _deliver(self, events: Iterable[ExecEvent]) -> None:
-        sync_hooks = self._sync
-        async_hooks = self._async
+    def _deliver(self, events: Sequence[ExecEvent]) -> Awaitable[None] | None:
+        pending: list[Awaitable[object]] = []
         for event in events:
-            for hook in sync_hooks:
+            for hook in self._sync:
                 try:
                     if (outcome := hook(event)) is not None and inspect.isawaitable(outcome):
-                        await outcome  # a plain function that returned a coroutine
+                        pending.append(outcome)  # a plain function that returned a coroutine
                 except Exception as error:  # noqa: BLE001 (reported, by policy: observers never steer)
                     _report(hook, event, error)
-            for hook in async_hooks:
-                try:
-                    await hook(event)
-                except Exception as error:  # noqa: BLE001
-                    _report(hook, event, error)
+        if not self._async and not pending:
+            return None
+        return self._deliver_async(events, pending)
+
+    async def _deliver_async(self, events: Sequence[ExecEvent], pending: list[Awaitable[object]]) -> None:
+        for awaitable in pending:
+            await self._bounded(awaitable, None, events[0])
+        for event in events:
+            for hook in self._async:
+                await self._bounded(None, hook, event)
+
+    async def _bounded(
+        self, awaitable: Awaitable[object] | None, hook: AsyncObserveHook | None, event: ExecEvent
+    ) -> None:
+        remaining = self._budget.remaining()
+        if remaining is not None and remaining <= 0:
+            if awaitable is not None and inspect.iscoroutine(awaitable):
+                awaitable.close()
+            logger.warning("observer skipped on %s event of %s: the run's teardown budget is spent", event.phase.value, event.program)
+            return
+        try:
+            target = awaitable if awaitable is not None else hook(event)  # pyright: ignore[reportOptionalCall]
+            async with asyncio.timeout(remaining):
+                await target
+        except TimeoutError:
+            logger.warning(
+                "observer %s was cut short on %s event of %s: the run's teardown budget is spent",
+                _name(hook), event.phase.value, event.program,
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001
+            _report(hook, event, error)
+
+
+def _line_redactor(
+    redactors: tuple[Redactor, ...], argv: tuple[str, ...], others: tuple[tuple[str, ...], ...]
+) -> Callable[[str], str]:
+    """The cheapest function that applies ``redactors`` to one output line."""
+    from cuprum.redaction import DEFAULT_REDACTOR  # noqa: PLC0415 (redaction imports the scope)
+
+    if redactors == (DEFAULT_REDACTOR,):
+
+        def default(line: str) -> str:
+            return DEFAULT_REDACTOR.redact_text(line) if "://" in line else line
+
+        return default
+
+    def every(line: str) -> str:
+        for redactor in redactors:
+            line = redactor.redact_text(line, argv=argv, argvs=others)
+        return line
+
+    return every
+
+
+def _name(hook: object) -> str:
+    return getattr(hook, "__qualname__", None) or repr(hook)
 
 
 def _report(hook: object, event: ExecEvent, error: Exception) -> None:
-    name = getattr(hook, "__qualname__", None) or repr(hook)
     logger.error(
         "observe hook %s raised on %s event of %s (exec_id %s); the run continues",
-        name,
+        _name(hook),
         event.phase.value,
         event.program,
         event.exec_id,

@@ -1,34 +1,271 @@
-"""How to run a command: output handling, execution context and stdin."""
+"""How to run a command: output handling, stdin, and the execution context.
+
+Every option is checked when it is made, so a bad value fails with a typed
+error at the line that wrote it, long before any process starts.
+"""
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import enum
+import io
 import math
-from collections.abc import Mapping
+import os
+import subprocess
+from collections.abc import AsyncIterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Final, Generic, Literal, TextIO, overload
+
+from cuprum._typing import OutT
+from cuprum.environment import validate_overlay
 
 if TYPE_CHECKING:
-    import os
-
     from cuprum.events import Tags
 
 
+class Stream(enum.Enum):
+    """Special places a stream can go (or come from)."""
+
+    DEVNULL = "devnull"
+    """``/dev/null``: discard output, or an empty stdin."""
+    STDOUT = "stdout"
+    """For ``stderr`` only: the same place as stdout (``2>&1``)."""
+    INHERIT = "inherit"
+    """This process's own stream: the child writes (or reads) it directly."""
+    PIPE = "pipe"
+    """For ``start(stdin=PIPE)`` only: a writable ``proc.stdin``."""
+
+    def __repr__(self) -> str:
+        """``cuprum.DEVNULL`` and so on."""
+        return f"cuprum.{self.name}"
+
+
+DEVNULL: Final = Stream.DEVNULL
+STDOUT: Final = Stream.STDOUT
+INHERIT: Final = Stream.INHERIT
+PIPE: Final = Stream.PIPE
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
-class RunOutputOptions:
+class Append:
+    """Redirect to a file, appending (``>>`` in a shell); created if missing.
+
+    Parameters
+    ----------
+    path
+        The file.
+    """
+
+    path: os.PathLike[str]
+
+    def __post_init__(self) -> None:
+        """Accept ``os.PathLike`` only (a ``str`` might be a typo for something else)."""
+        _check_path(self.path, "Append.path")
+
+
+type FileTarget = os.PathLike[str] | Append | int | io.RawIOBase | io.BufferedIOBase
+"""A file, an appended file, a descriptor, or a binary file object."""
+type OutputTarget = FileTarget | Literal[Stream.DEVNULL, Stream.INHERIT]
+"""Where stdout can go instead of being captured."""
+type ErrorTarget = OutputTarget | Literal[Stream.STDOUT]
+"""Where stderr can go instead of being captured."""
+
+
+def _check_path(path: object, what: str) -> None:
+    if isinstance(path, str | bytes):
+        msg = f"{what}: pass a pathlib.Path (or cuprum.Append(path)), not a bare {type(path).__name__}"
+        raise TypeError(msg)
+    if not isinstance(path, os.PathLike):
+        msg = f"{what} must be a path, not {type(path).__name__}"
+        raise TypeError(msg)
+    text = os.fspath(path)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    if not isinstance(text, str) or not text or "\0" in text:
+        msg = f"{what}: invalid path {text!r}"
+        raise ValueError(msg)
+
+
+_SUBPROCESS_CONSTANTS: Final = {subprocess.DEVNULL: Stream.DEVNULL, subprocess.STDOUT: Stream.STDOUT}
+
+
+def check_target(target: object, what: str, *, allow_stdout: bool = False) -> object:
+    """Validate (and normalise) a redirect target.
+
+    ``subprocess.DEVNULL`` and ``subprocess.STDOUT`` are accepted for their
+    Cuprum twins.
+
+    Raises
+    ------
+    TypeError
+        For a text-mode file object, a bare ``str`` path, or any other type.
+    ValueError
+        For a negative descriptor, a closed file object, ``STDOUT`` for
+        stdout, or ``PIPE``.
+    """
+    if isinstance(target, int) and not isinstance(target, bool) and target in _SUBPROCESS_CONSTANTS:
+        target = _SUBPROCESS_CONSTANTS[target]
+    if isinstance(target, Stream):
+        if target is Stream.STDOUT and not allow_stdout:
+            msg = f"{what}: STDOUT is only meaningful for stderr"
+            raise ValueError(msg)
+        if target is Stream.PIPE:
+            msg = f"{what}: PIPE is the default (capture); leave it unset"
+            raise ValueError(msg)
+        return target
+    if isinstance(target, bool):
+        msg = f"{what} must be a redirect target, not a bool"
+        raise TypeError(msg)
+    if isinstance(target, int):
+        if target < 0:
+            msg = f"{what}: a file descriptor must be >= 0, not {target}"
+            raise ValueError(msg)
+        return target
+    if isinstance(target, Append):
+        return target
+    if isinstance(target, io.TextIOBase):
+        msg = f"{what}: a text-mode file object; open the file in binary mode ('wb') or pass its .buffer"
+        raise TypeError(msg)
+    if isinstance(target, io.IOBase):
+        if target.closed:
+            msg = f"{what}: the file object is closed"
+            raise ValueError(msg)
+        return target
+    _check_path(target, what)
+    return target
+
+
+def check_encoding(encoding: object, errors: object, what: str) -> None:
+    """Reject an unknown codec or error handler now, not mid-run."""
+    if not isinstance(encoding, str) or not isinstance(errors, str):
+        msg = f"{what}: encoding and errors must be strings"
+        raise TypeError(msg)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        msg = f"{what}: unknown encoding {encoding!r}"
+        raise ValueError(msg) from None
+    try:
+        codecs.lookup_error(errors)
+    except LookupError:
+        msg = f"{what}: unknown error handler {errors!r}"
+        raise ValueError(msg) from None
+
+
+def _check_flag(value: object, what: str) -> None:
+    if not isinstance(value, bool):
+        msg = f"{what} must be a bool, not {type(value).__name__}"
+        raise TypeError(msg)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, init=False)
+class RunOutputOptions(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12, see cuprum._typing)
     """What to do with a command's stdout and stderr.
 
     Parameters
     ----------
     capture
-        Keep the decoded output in the result.
+        Keep the output in the result (``result.stdout`` / ``.stderr``).
     echo
         Also write the output, as it arrives, to the context's sinks
-        (``sys.stdout`` and ``sys.stderr`` by default).
+        (``sys.stdout`` / ``sys.stderr`` by default); ``None`` takes the
+        scope's default (off unless a scope says otherwise).
+    text
+        ``True``: decode output to ``str``. ``False``: keep ``bytes``,
+        exactly as written (``result.stdout`` is ``bytes``).
+    encoding, errors
+        How to decode (``text=True`` only); ``None`` takes the context's.
+    stdout
+        Send stdout somewhere instead of capturing it: a ``pathlib.Path``
+        (truncated), ``Append(path)``, a descriptor, a binary file object,
+        ``DEVNULL`` or ``INHERIT`` (this process's own stdout, no copying).
+        For a pipeline, the last stage's stdout.
+    stderr
+        The same for stderr (every stage's), plus ``STDOUT`` (``2>&1``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad target, a text-mode file object, ``text=False`` with an
+        encoding, or an unknown codec.
     """
 
-    capture: bool = True
-    echo: bool = False
+    capture: bool
+    echo: bool | None
+    text: bool
+    encoding: str | None
+    errors: str | None
+    stdout: OutputTarget | None
+    stderr: ErrorTarget | None
+
+    @overload
+    def __init__(
+        self: RunOutputOptions[str],
+        *,
+        capture: bool = True,
+        echo: bool | None = None,
+        text: Literal[True] = True,
+        encoding: str | None = None,
+        errors: str | None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: RunOutputOptions[bytes],
+        *,
+        capture: bool = True,
+        echo: bool | None = None,
+        text: Literal[False],
+        encoding: None = None,
+        errors: None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        *,
+        capture: bool = True,
+        echo: bool | None = None,
+        text: bool = True,
+        encoding: str | None = None,
+        errors: str | None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
+    ) -> None:
+        """Validate and store the options."""
+        _check_flag(capture, "RunOutputOptions.capture")
+        _check_flag(text, "RunOutputOptions.text")
+        if echo is not None:
+            _check_flag(echo, "RunOutputOptions.echo")
+        if not text and (encoding is not None or errors is not None):
+            msg = "RunOutputOptions: text=False keeps bytes; encoding and errors apply to text only"
+            raise ValueError(msg)
+        if encoding is not None or errors is not None:
+            check_encoding(encoding or "utf-8", errors or "strict", "RunOutputOptions")
+        values = {
+            "capture": capture,
+            "echo": echo,
+            "text": text,
+            "encoding": encoding,
+            "errors": errors,
+            "stdout": None if stdout is None else check_target(stdout, "RunOutputOptions.stdout"),
+            "stderr": None
+            if stderr is None
+            else check_target(stderr, "RunOutputOptions.stderr", allow_stdout=True),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+def _check_seconds(value: object, what: str, *, allow_zero: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{what} must be a number of seconds, not {type(value).__name__}"
+        raise TypeError(msg)
+    if math.isnan(value) or value < 0 or (value == 0 and not allow_zero):
+        msg = f"{what} must be a number of seconds >= 0, not {value!r}"
+        raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,22 +276,27 @@ class ExecutionContext:
     ----------
     env
         Variables layered over the live ``os.environ`` and the scope's
-        overlays (innermost wins); keys and values must be ``str``.
+        overlays (innermost wins); keys and values must be ``str``. The
+        child's ``PATH`` never decides which program runs: programs are
+        resolved on this process's ``PATH``.
     cwd
         The working directory (default: the caller's).
     encoding, errors
-        How output is decoded (incrementally, so a character split across
-        reads is never damaged) and stdin text is encoded.
+        How output is decoded and stdin text encoded (output options may
+        override the decoding).
     cancel_grace
-        Seconds between SIGTERM and SIGKILL when a command is cancelled or
-        times out.
+        Seconds between SIGTERM and SIGKILL when a run is cut short.
     timeout
-        Seconds before the command is terminated; ``None`` defers to the
-        scope's default, ``math.inf`` means no limit.
+        Seconds before the run is terminated; ``None`` defers to the scope,
+        ``math.inf`` means no limit, ``0`` or less means already expired
+        (as in ``subprocess``).
     stdout_sink, stderr_sink
         Where echoed output goes (default ``sys.stdout`` / ``sys.stderr``).
     tags
         Labels copied into every event of the run (for logs and metrics).
+    pass_fds
+        Extra descriptors the child keeps, at the same numbers (like
+        ``subprocess``'s ``pass_fds``).
     """
 
     env: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
@@ -66,43 +308,84 @@ class ExecutionContext:
     stdout_sink: TextIO | None = None
     stderr_sink: TextIO | None = None
     tags: Tags = dataclasses.field(default_factory=lambda: MappingProxyType({}), hash=False)
+    pass_fds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        """Validate the numbers and freeze the mappings."""
+        """Validate the values and freeze the mappings."""
         validate_timeout(self.timeout, "ExecutionContext.timeout")
-        if isinstance(self.cancel_grace, bool) or not isinstance(self.cancel_grace, int | float):
-            msg = "ExecutionContext.cancel_grace must be a number of seconds"
-            raise TypeError(msg)
-        if not (self.cancel_grace >= 0 and math.isfinite(self.cancel_grace)):
-            msg = f"ExecutionContext.cancel_grace must be >= 0 and finite, not {self.cancel_grace!r}"
+        _check_seconds(self.cancel_grace, "ExecutionContext.cancel_grace", allow_zero=True)
+        if not math.isfinite(self.cancel_grace):
+            msg = f"ExecutionContext.cancel_grace must be finite, not {self.cancel_grace!r}"
             raise ValueError(msg)
         if not isinstance(self.tags, Mapping):
-            msg = "ExecutionContext.tags must be a mapping"
+            msg = "ExecutionContext.tags must be a mapping of str to str"
             raise TypeError(msg)
-        object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
+        tags = dict(self.tags)
+        for key, value in tags.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                msg = "ExecutionContext.tags must be a mapping of str to str"
+                raise TypeError(msg)
+        object.__setattr__(self, "tags", MappingProxyType(tags))
         if self.env is not None:
             if not isinstance(self.env, Mapping):
                 msg = "ExecutionContext.env must be a mapping of str to str"
                 raise TypeError(msg)
-            object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
-        "".encode(self.encoding, self.errors)  # an unknown codec fails here, not mid-run
+            object.__setattr__(self, "env", MappingProxyType(validate_overlay(self.env, "ExecutionContext.env")))
+        if self.cwd is not None:
+            cwd = self.cwd
+            if not isinstance(cwd, str | os.PathLike):
+                msg = f"ExecutionContext.cwd must be a path, not {type(cwd).__name__}"
+                raise TypeError(msg)
+            text = os.fspath(cwd)
+            if not isinstance(text, str) or not text or "\0" in text:
+                msg = f"ExecutionContext.cwd: invalid directory {text!r}"
+                raise ValueError(msg)
+        check_encoding(self.encoding, self.errors, "ExecutionContext")
+        for sink in (self.stdout_sink, self.stderr_sink):
+            if sink is not None and not callable(getattr(sink, "write", None)):
+                msg = "ExecutionContext sinks must be text streams with write()"
+                raise TypeError(msg)
+        if isinstance(self.pass_fds, int) or not all(
+            isinstance(fd, int) and not isinstance(fd, bool) and fd > 2  # noqa: PLR2004
+            for fd in self.pass_fds
+        ):
+            msg = "ExecutionContext.pass_fds must be a sequence of descriptors above 2"
+            raise ValueError(msg)
+        object.__setattr__(self, "pass_fds", tuple(self.pass_fds))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class StdinInput:
-    """Data for a command's stdin: ``text`` or ``data``, not both.
+    """Where a command's stdin comes from: exactly one source.
 
-    ``text`` is encoded with the context's encoding; ``data`` is written as
-    it is. Neither means an empty stdin that is closed at once.
+    Parameters
+    ----------
+    text
+        A ``str``, encoded with the context's encoding and error handler.
+    data
+        Bytes, written as they are.
+    path
+        A file the child reads directly (no copying through Python).
+    stream
+        An async iterable of ``bytes`` chunks, written with backpressure.
+    fd
+        A descriptor the child reads directly.
+
+    ``StdinInput()`` is an empty stdin. (The default, with no ``stdin=``,
+    is ``/dev/null``; ``INHERIT`` gives the child this process's stdin.)
     """
 
     text: str | None = None
     data: bytes | None = None
+    path: os.PathLike[str] | None = None
+    stream: AsyncIterable[bytes] | None = None
+    fd: int | None = None
 
     def __post_init__(self) -> None:
-        """Refuse both at once, and values of the wrong type."""
-        if self.text is not None and self.data is not None:
-            msg = "StdinInput takes text or data, not both"
+        """Refuse more than one source, and values of the wrong type."""
+        given = [name for name in ("text", "data", "path", "stream", "fd") if getattr(self, name) is not None]
+        if len(given) > 1:
+            msg = f"StdinInput takes one source, not {' and '.join(given)}"
             raise ValueError(msg)
         if self.text is not None and not isinstance(self.text, str):
             msg = "StdinInput.text must be str (use data= for bytes)"
@@ -110,30 +393,75 @@ class StdinInput:
         if self.data is not None and not isinstance(self.data, bytes | bytearray | memoryview):
             msg = "StdinInput.data must be bytes (use text= for str)"
             raise TypeError(msg)
+        if self.path is not None:
+            _check_path(self.path, "StdinInput.path")
+        if self.stream is not None and not isinstance(self.stream, AsyncIterable):
+            msg = "StdinInput.stream must be an async iterable of bytes"
+            raise TypeError(msg)
+        if self.fd is not None and (isinstance(self.fd, bool) or not isinstance(self.fd, int) or self.fd < 0):
+            msg = f"StdinInput.fd must be a descriptor >= 0, not {self.fd!r}"
+            raise ValueError(msg)
 
-    def encode(self, encoding: str) -> bytes:
-        """The bytes to write to the child's stdin."""
+    def encode(self, encoding: str, errors: str = "strict") -> bytes | None:
+        """The bytes to write for ``text``/``data`` (empty when no source); ``None`` otherwise."""
         if self.text is not None:
-            return self.text.encode(encoding)
-        return bytes(self.data or b"")
+            return self.text.encode(encoding, errors)
+        if self.data is not None:
+            return bytes(self.data)
+        if self.path is None and self.stream is None and self.fd is None:
+            return b""
+        return None
 
 
-def validate_timeout(timeout: float | None, what: str) -> None:
-    """Reject a timeout that is not ``None`` or a positive number of seconds."""
+type StdinSource = StdinInput | Literal[Stream.DEVNULL, Stream.INHERIT, Stream.PIPE]
+"""What ``stdin=`` accepts."""
+
+
+def check_stdin(stdin: object, *, live: bool) -> StdinSource | None:
+    """Validate the ``stdin=`` argument of ``run``/``start``.
+
+    Raises
+    ------
+    TypeError
+        For a value of the wrong type.
+    ValueError
+        For ``PIPE`` outside ``start()``, or ``STDOUT``.
+    """
+    if stdin is None or isinstance(stdin, StdinInput):
+        return stdin
+    if isinstance(stdin, int) and not isinstance(stdin, bool) and stdin == subprocess.DEVNULL:
+        return Stream.DEVNULL
+    if stdin is Stream.PIPE and not live:
+        msg = "stdin=PIPE needs a live process: use `async with cmd.start(stdin=PIPE) as proc`"
+        raise ValueError(msg)
+    if stdin in (Stream.DEVNULL, Stream.INHERIT, Stream.PIPE):
+        return stdin  # pyright: ignore[reportReturnType]
+    if isinstance(stdin, Stream):
+        msg = f"stdin cannot be {stdin!r}"
+        raise ValueError(msg)
+    msg = f"stdin must be a StdinInput, DEVNULL, INHERIT or PIPE, not {type(stdin).__name__}"
+    raise TypeError(msg)
+
+
+def validate_timeout(timeout: object, what: str) -> None:
+    """Reject a timeout that is not ``None`` or a number of seconds (NaN included).
+
+    Non-positive values are valid: they mean already expired.
+    """
     if timeout is None:
         return
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         msg = f"{what} must be a number of seconds or None, not {type(timeout).__name__}"
         raise TypeError(msg)
-    if not timeout > 0:
-        msg = f"{what} must be > 0 (use math.inf for no limit), not {timeout!r}"
+    if math.isnan(timeout):
+        msg = f"{what} must be a number of seconds, not NaN"
         raise ValueError(msg)
 
 
 def resolve_timeout(explicit: float | None, context: ExecutionContext, scoped: float | None) -> float | None:
-    """Apply the precedence: explicit argument > context > scope; ``inf`` → none."""
+    """Apply the precedence: explicit argument > context > scope; ``inf`` means none."""
     validate_timeout(explicit, "timeout")
     for timeout in (explicit, context.timeout, scoped):
         if timeout is not None:
-            return None if math.isinf(timeout) else float(timeout)
+            return None if math.isinf(timeout) and timeout > 0 else float(timeout)
     return None

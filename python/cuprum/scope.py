@@ -1,9 +1,24 @@
-"""Scopes: allowlists, default timeouts, environment overlays and hooks.
+"""Scopes: allowlists, default timeouts, environment overlays, hooks and policy.
 
 The current scope lives in a ``ContextVar``: each asyncio task and each
 thread sees its own, and a task started inside a scope keeps the scope it
-started with. Scopes nest; an inner allowlist only ever narrows the outer
-one (the effective allowlist is their intersection).
+started with. A scope is a stack of layers, folded into one ``ScopeState``
+whenever it changes.
+
+The allowlist rule, in order of the layers:
+
+* a root ``ScopeConfig()`` allows every catalogued program;
+* ``ScopeConfig(allowlist=...)`` narrows: the effective allowlist becomes
+  its intersection with the enclosing one;
+* ``allow(*programs)`` extends: the programs are added to the effective
+  allowlist for as long as the layer lives (a ``with`` block, or until
+  ``detach()``), unless an enclosing scope is ``locked``, in which case
+  ``allow()`` raises ``ScopeLockedError``.
+
+Leaving a ``with`` block restores exactly the state before it: anything
+registered inside and not detached (``allow``, ``before``, ``after``,
+``observe``, ``env``, nested scopes) is dropped with it, also when an
+exception leaves the block.
 
 >>> from cuprum import ECHO, ScopeConfig, scoped
 >>> with scoped(ScopeConfig(allowlist={ECHO}, timeout=5)):
@@ -15,11 +30,15 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Self
 
+from cuprum.catalogue import ProgramCatalogue
 from cuprum.environment import validate_overlay
+from cuprum.errors import ScopeLockedError
 from cuprum.options import validate_timeout
+from cuprum.redaction import DEFAULT_REDACTOR, Redactor
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -33,9 +52,38 @@ type BeforeHook = Callable[[SafeCmd], object] | Callable[[SafeCmd], Awaitable[ob
 """Called with the command before it starts; raising stops the run."""
 
 type AfterHook = (
-    Callable[[SafeCmd, CommandResult], object] | Callable[[SafeCmd, CommandResult], Awaitable[object]]
+    Callable[[SafeCmd, CommandResult[str] | CommandResult[bytes]], object]
+    | Callable[[SafeCmd, CommandResult[str] | CommandResult[bytes]], Awaitable[object]]
 )
 """Called with the command and its result after the process is reaped."""
+
+MIN_HOP_BUFFER: Final = 4096
+
+
+def check_hop_buffer_size(size: object, what: str) -> None:
+    """Reject a hop buffer size that is not a whole number of bytes >= 4096."""
+    if size is None:
+        return
+    if isinstance(size, bool) or not isinstance(size, int):
+        msg = f"{what} must be an int number of bytes, not {type(size).__name__}"
+        raise TypeError(msg)
+    if size < MIN_HOP_BUFFER:
+        msg = f"{what} must be at least {MIN_HOP_BUFFER} bytes (one page), not {size}"
+        raise ValueError(msg)
+
+
+def _programs(value: Iterable[Program] | None, what: str) -> frozenset[Program] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        msg = f"{what} must be a collection of programs, not a string"
+        raise TypeError(msg)
+    programs = frozenset(value)
+    for program in programs:
+        if not isinstance(program, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            msg = f"{what} must hold program names, not {type(program).__name__}"
+            raise TypeError(msg)
+    return programs
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,41 +93,76 @@ class ScopeConfig:
     Parameters
     ----------
     allowlist
-        Programs allowed inside (``None``: no narrowing).
+        Narrow the allowed programs to these (``None``: no narrowing).
+    extend_allowlist
+        Add these programs to the allowed ones (what ``allow()`` registers).
     timeout
         Default timeout in seconds for commands inside (``None``: inherit).
     env_overlay
         Environment variables layered over the enclosing scopes'.
     before_hooks, after_hooks, observe_hooks
         Hooks for commands run inside.
+    redactor
+        Secrets to hide from every event, exception and result ``repr``
+        made inside (added to the enclosing scopes' redactors). A scope
+        with none hides URL credentials.
+    catalogue
+        The catalogue ``sh.make`` uses inside when given none.
+    locked
+        Forbid ``allow()`` from extending the allowlist inside.
+    echo
+        The default of ``RunOutputOptions.echo`` inside.
+    hop_buffer_size
+        The default kernel buffer of each pipeline hop inside (bytes; see
+        ``Pipeline.hop_buffer_size``).
     """
 
     allowlist: Iterable[Program] | None = None
+    extend_allowlist: Iterable[Program] | None = None
     timeout: float | None = None
     env_overlay: Mapping[str, str] | None = None
     before_hooks: Sequence[BeforeHook] = ()
     after_hooks: Sequence[AfterHook] = ()
     observe_hooks: Sequence[ObserveHook] = ()
+    redactor: Redactor | None = None
+    catalogue: ProgramCatalogue | None = None
+    locked: bool = False
+    echo: bool | None = None
+    hop_buffer_size: int | None = None
 
     def __post_init__(self) -> None:
         """Validate and freeze the fields, so a bad scope fails on entry."""
-        if self.allowlist is not None:
-            if isinstance(self.allowlist, str):
-                msg = "ScopeConfig.allowlist must be a collection of programs, not a string"
-                raise TypeError(msg)
-            object.__setattr__(self, "allowlist", frozenset(self.allowlist))
+        object.__setattr__(self, "allowlist", _programs(self.allowlist, "ScopeConfig.allowlist"))
+        object.__setattr__(
+            self, "extend_allowlist", _programs(self.extend_allowlist, "ScopeConfig.extend_allowlist")
+        )
         validate_timeout(self.timeout, "ScopeConfig.timeout")
         if self.env_overlay is not None:
             object.__setattr__(
                 self, "env_overlay", validate_overlay(self.env_overlay, "ScopeConfig.env_overlay")
             )
         for field in ("before_hooks", "after_hooks", "observe_hooks"):
-            hooks = tuple(getattr(self, field))
+            value = getattr(self, field)
+            if callable(value) or isinstance(value, str):
+                msg = f"ScopeConfig.{field} must be a sequence of callables"
+                raise TypeError(msg)
+            hooks = tuple(value)
             for hook in hooks:
                 if not callable(hook):
                     msg = f"ScopeConfig.{field} must hold callables, not {type(hook).__name__}"
                     raise TypeError(msg)
             object.__setattr__(self, field, hooks)
+        checks: tuple[tuple[str, object, type | tuple[type, ...]], ...] = (
+            ("redactor", self.redactor, Redactor),
+            ("catalogue", self.catalogue, ProgramCatalogue),
+            ("locked", self.locked, bool),
+            ("echo", self.echo, bool),
+        )
+        for name, value, kind in checks:
+            if value is not None and not isinstance(value, kind):
+                msg = f"ScopeConfig.{name} has the wrong type: {type(value).__name__}"
+                raise TypeError(msg)
+        check_hop_buffer_size(self.hop_buffer_size, "ScopeConfig.hop_buffer_size")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -97,15 +180,19 @@ class Hook[F]:
         return cls(function, is_async)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Layer:
-    key: object
-    config: ScopeConfig
+    """One registered layer; ``handle`` says whether it was detached."""
+
+    __slots__ = ("config", "detached")
+
+    def __init__(self, config: ScopeConfig) -> None:
+        self.config = config
+        self.detached = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ScopeState:
-    """The effective scope: every layer folded together once, when it changes."""
+    """The effective scope: every live layer folded together once, when it changes."""
 
     layers: tuple[_Layer, ...] = ()
     allowlist: frozenset[Program] | None = None
@@ -115,10 +202,16 @@ class ScopeState:
     after_hooks: tuple[Hook[AfterHook], ...] = ()
     sync_observers: tuple[SyncObserveHook, ...] = ()
     async_observers: tuple[AsyncObserveHook, ...] = ()
+    redactors: tuple[Redactor, ...] = (DEFAULT_REDACTOR,)
+    catalogue: ProgramCatalogue | None = None
+    locked: bool = False
+    echo: bool = False
+    hop_buffer_size: int | None = None
 
     @classmethod
-    def from_layers(cls, layers: tuple[_Layer, ...]) -> ScopeState:
-        """Fold ``layers`` (outermost first) into one state."""
+    def from_layers(cls, layers: Iterable[_Layer]) -> ScopeState:
+        """Fold the live ``layers`` (outermost first) into one state."""
+        live = tuple(layer for layer in layers if not layer.detached)
         allowlist: frozenset[Program] | None = None
         timeout: float | None = None
         overlays: list[Mapping[str, str]] = []
@@ -126,11 +219,18 @@ class ScopeState:
         after: list[Hook[AfterHook]] = []
         sync_observers: list[SyncObserveHook] = []
         async_observers: list[AsyncObserveHook] = []
-        for layer in layers:
+        redactors: list[Redactor] = []
+        catalogue: ProgramCatalogue | None = None
+        locked = False
+        echo = False
+        hop_buffer_size: int | None = None
+        for layer in live:
             config = layer.config
             if config.allowlist is not None:
                 narrowed = frozenset(config.allowlist)
                 allowlist = narrowed if allowlist is None else allowlist & narrowed
+            if config.extend_allowlist is not None and allowlist is not None:
+                allowlist = allowlist | frozenset(config.extend_allowlist)
             if config.timeout is not None:
                 timeout = config.timeout
             if config.env_overlay:
@@ -142,8 +242,14 @@ class ScopeState:
                     async_observers.append(hook)  # pyright: ignore[reportArgumentType]
                 else:
                     sync_observers.append(hook)  # pyright: ignore[reportArgumentType]
+            if config.redactor is not None:
+                redactors.append(config.redactor)
+            catalogue = config.catalogue or catalogue
+            locked = locked or config.locked
+            echo = echo if config.echo is None else config.echo
+            hop_buffer_size = config.hop_buffer_size or hop_buffer_size
         return cls(
-            layers=layers,
+            layers=live,
             allowlist=allowlist,
             timeout=timeout,
             env_overlays=tuple(overlays),
@@ -151,6 +257,11 @@ class ScopeState:
             after_hooks=tuple(reversed(after)),
             sync_observers=tuple(sync_observers),
             async_observers=tuple(async_observers),
+            redactors=tuple(redactors) or (DEFAULT_REDACTOR,),
+            catalogue=catalogue,
+            locked=locked,
+            echo=echo,
+            hop_buffer_size=hop_buffer_size,
         )
 
     @property
@@ -158,7 +269,7 @@ class ScopeState:
         """Whether any observer is registered."""
         return bool(self.sync_observers or self.async_observers)
 
-    def is_allowed(self, program: Program) -> bool:
+    def is_allowed(self, program: str) -> bool:
         """Whether the scope's allowlist admits ``program``."""
         return self.allowlist is None or program in self.allowlist
 
@@ -173,24 +284,33 @@ def current_scope() -> ScopeState:
 
 
 class ScopeHandle:
-    """A registered scope layer; ``detach()`` removes it (idempotently).
+    """A registered scope layer.
 
-    Also a context manager: the layer is detached on exit.
+    ``detach()`` removes the layer (idempotently). Used as a context manager,
+    leaving the block restores the state from before the layer was
+    registered (minus anything detached since), so nothing registered inside
+    outlives it.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_before", "_layer")
 
     def __init__(self, config: ScopeConfig) -> None:
-        self._key = object()
         state = _CURRENT.get()
-        _CURRENT.set(ScopeState.from_layers((*state.layers, _Layer(self._key, config))))
+        if config.extend_allowlist is not None and state.locked:
+            msg = "this scope is locked: allow() cannot extend its allowlist"
+            raise ScopeLockedError(msg)
+        self._before = state
+        self._layer = _Layer(config)
+        _CURRENT.set(ScopeState.from_layers((*state.layers, self._layer)))
 
     def detach(self) -> None:
         """Remove this layer from the current context's scope; again is a no-op."""
+        if self._layer.detached:
+            return
+        self._layer.detached = True
         state = _CURRENT.get()
-        remaining = tuple(layer for layer in state.layers if layer.key is not self._key)
-        if len(remaining) != len(state.layers):
-            _CURRENT.set(ScopeState.from_layers(remaining))
+        if self._layer in state.layers:
+            _CURRENT.set(ScopeState.from_layers(state.layers))
 
     def __enter__(self) -> Self:
         """Return the handle; the layer is already in effect."""
@@ -202,8 +322,9 @@ class ScopeHandle:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Detach the layer."""
-        self.detach()
+        """Restore the state from before the layer, dropping whatever was added inside."""
+        self._layer.detached = True
+        _CURRENT.set(ScopeState.from_layers(self._before.layers))
 
 
 def scoped(config: ScopeConfig) -> ScopeHandle:
@@ -212,8 +333,14 @@ def scoped(config: ScopeConfig) -> ScopeHandle:
 
 
 def allow(*programs: Program) -> ScopeHandle:
-    """Narrow the allowlist to ``programs`` (intersected with any enclosing one)."""
-    return ScopeHandle(ScopeConfig(allowlist=programs))
+    """Extend the allowlist with ``programs`` while the layer lives.
+
+    Raises
+    ------
+    ScopeLockedError
+        When an enclosing scope is ``locked``.
+    """
+    return ScopeHandle(ScopeConfig(extend_allowlist=programs))
 
 
 def before(hook: BeforeHook) -> ScopeHandle:
@@ -234,3 +361,8 @@ def observe(hook: ObserveHook) -> ScopeHandle:
 def env(overlay: Mapping[str, str] | None = None, /, **variables: str) -> ScopeHandle:
     """Overlay environment variables for commands run in this scope."""
     return ScopeHandle(ScopeConfig(env_overlay={**(overlay or {}), **variables}))
+
+
+def is_finite_timeout(timeout: float | None) -> bool:
+    """Whether ``timeout`` is a real limit (not ``None`` or infinity)."""
+    return timeout is not None and not math.isinf(timeout)

@@ -1,32 +1,75 @@
-"""Build commands from the catalogue: ``sh.make(program)(*args, **options)``.
+r"""Build commands from the catalogue: ``sh.make(program)(*args, **options)``.
 
 Arguments become argv strings and nothing else: no shell ever parses them.
 
->>> from cuprum import sh, GIT
->>> git = sh.make(GIT)
->>> git("log", max_count=3, oneline=True, reverse=False).argv
+The argv rule
+-------------
+* Positional arguments keep the order written.
+* Keyword options follow them, in the order written, but always **before
+  the first** ``"--"`` **positional** (options after ``--`` would be read as
+  operands): ``grep("x", "--", "file", count=True)`` is
+  ``grep x --count -- file``.
+* A one-letter name is a short option, a longer one a long option:
+  ``l=True`` is ``-l``, ``n=3`` is ``-n 3`` (two arguments);
+  ``max_count=3`` is ``--max-count=3`` (underscores become dashes; a
+  trailing underscore is dropped, for names like ``class_``).
+* ``True`` gives the bare flag and ``False`` leaves the option out; ``None``
+  is a ``TypeError`` (say what you mean).
+* A ``SafeCmd`` or ``Pipeline`` as a positional argument is a process
+  substitution: the program gets ``/dev/fd/N`` to read its output from, as
+  with a shell's ``<(cmd)``.
+
+>>> from cuprum import sh, GIT, LS, HEAD
+>>> sh.make(GIT)("log", max_count=3, oneline=True, reverse=False).argv
 ('git', 'log', '--max-count=3', '--oneline')
+>>> sh.make(LS)(l=True).argv, sh.make(HEAD)("notes.txt", n=3).argv
+(('ls', '-l'), ('head', 'notes.txt', '-n', '3'))
+
+Attribute sugar
+---------------
+``sh.register("ls", LS)`` makes ``sh.ls`` the builder ``sh.make(LS)``. The
+registration is global to the process (it only names a builder: whether the
+program may run is still decided by the scope's allowlist at run time) and
+lasts until ``detach()`` (or the end of a ``with`` block).
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, final
+import re
+import threading
+import warnings
+from typing import TYPE_CHECKING, Final, Self, final
 
-from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue
-from cuprum.command import SafeCmd
+from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue, check_program_name
+from cuprum.command import CommandSpec, SafeCmd, Substitution, issue, spec_of
+from cuprum.errors import UnknownProgramError
+from cuprum.pipeline import Pipeline
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from cuprum.catalogue import ProjectSettings
 
-type Argument = str | int | float | os.PathLike[str]
+type Argument = str | int | float | os.PathLike[str] | SafeCmd | Pipeline
 """What a positional argument may be."""
 
 type OptionValue = str | int | float | bool | os.PathLike[str]
 """What a keyword option may be (``True`` is a bare flag, ``False`` omits it)."""
 
+_OPTION_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
+_NO_OK_CODES: Final = frozenset({0})
 
-def make(program: Program | str, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE) -> CommandBuilder:
+
+def _catalogue(catalogue: ProgramCatalogue | None) -> ProgramCatalogue:
+    if catalogue is not None:
+        return catalogue
+    from cuprum.scope import current_scope  # noqa: PLC0415 (the scope imports the catalogue)
+
+    return current_scope().catalogue or DEFAULT_CATALOGUE
+
+
+def make(program: Program | str, *, catalogue: ProgramCatalogue | None = None) -> CommandBuilder:
     """Return a builder for ``program``.
 
     Parameters
@@ -34,34 +77,38 @@ def make(program: Program | str, *, catalogue: ProgramCatalogue = DEFAULT_CATALO
     program
         A program in ``catalogue``.
     catalogue
-        The catalogue to look it up in.
+        The catalogue to look it up in (default: the scope's, else
+        ``DEFAULT_CATALOGUE``).
 
     Raises
     ------
     UnknownProgramError
-        When ``catalogue`` does not list ``program``.
+        When the catalogue does not list ``program``.
+    TypeError
+        When ``catalogue`` is not a ``ProgramCatalogue``.
     """
-    project = catalogue.lookup(program)
-    return CommandBuilder(Program(program), project)
+    if catalogue is not None and not isinstance(catalogue, ProgramCatalogue):  # pyright: ignore[reportUnnecessaryIsInstance]
+        msg = f"catalogue must be a ProgramCatalogue, not {type(catalogue).__name__}"
+        raise TypeError(msg)
+    chosen = _catalogue(catalogue)
+    project = chosen.lookup(program)
+    return CommandBuilder(Program(program), project, chosen)
 
 
 @final
 class CommandBuilder:
-    """Turns Python values into the argv of one catalogued program.
+    """Turns Python values into the argv of one catalogued program (see the module doc)."""
 
-    Positional arguments (``str``, ``int``, ``float``, ``os.PathLike``) come
-    first, in order, then the keyword options in the order given, as a call
-    reads. Keyword options become ``--key-name=value``
-    (underscores turn into dashes); ``True`` gives a bare ``--key-name`` and
-    ``False`` leaves the option out. ``None`` is a ``TypeError`` (say what
-    you mean), and a NUL byte anywhere is a ``ValueError``.
-    """
+    __slots__ = ("_catalogue", "_program", "_project")
 
-    __slots__ = ("_program", "_project")
-
-    def __init__(self, program: Program, project: ProjectSettings) -> None:
+    def __init__(self, program: Program, project: ProjectSettings, catalogue: ProgramCatalogue) -> None:
+        check_program_name(program)
+        if catalogue.lookup(program) is not project:
+            msg = f"{program!r} is not owned by project {project.name!r} in that catalogue"
+            raise ValueError(msg)
         self._program = program
         self._project = project
+        self._catalogue = catalogue
 
     @property
     def program(self) -> Program:
@@ -76,30 +123,56 @@ class CommandBuilder:
         TypeError
             For ``None`` or a value of an unsupported type.
         ValueError
-            For a NUL byte in any argument or option, or an empty option name.
+            For a NUL byte in any argument or option, or an invalid option name.
         """
-        argv: list[str] = [self._program]
-        argv.extend(_argument(value, f"argument {index}") for index, value in enumerate(args))
+        positionals: list[str] = []
+        substitutions: list[Substitution] = []
+        for index, value in enumerate(args):
+            if isinstance(value, SafeCmd | Pipeline):
+                if isinstance(value, SafeCmd):
+                    spec_of(value)  # only a builder's command may be substituted
+                substitutions.append(Substitution(index + 1, value))
+                positionals.append(f"<({value})")
+            else:
+                positionals.append(_argument(value, f"argument {index}"))
+        flags: list[str] = []
         for name, value in options.items():
-            if (flag := _option(name, value)) is not None:
-                argv.append(flag)
-        return SafeCmd(program=self._program, argv=tuple(argv), project=self._project)
+            flags.extend(_option(name, value))
+        split = positionals.index("--") if "--" in positionals else len(positionals)
+        if flags and split < len(positionals):
+            substitutions = [
+                sub._replace(index=sub.index + len(flags)) if sub.index > split else sub for sub in substitutions
+            ]
+        argv = (self._program, *positionals[:split], *flags, *positionals[split:])
+        return issue(
+            CommandSpec(
+                program=self._program,
+                argv=argv,
+                project=self._project,
+                catalogue=self._catalogue,
+                ok_codes=_NO_OK_CODES,
+                substitutions=tuple(substitutions),
+            )
+        )
 
     def __repr__(self) -> str:
         """Name the program."""
         return f"CommandBuilder({self._program!r})"
 
 
-def _option(name: str, value: OptionValue) -> str | None:
-    if not name.strip("_") or "\0" in name:
-        msg = f"invalid option name {name!r}"
+def _option(name: str, value: OptionValue) -> list[str]:
+    if not isinstance(name, str) or not _OPTION_NAME.fullmatch(name):  # pyright: ignore[reportUnnecessaryIsInstance]
+        msg = f"invalid option name {name!r} (letters, digits and underscores)"
         raise ValueError(msg)
-    flag = "--" + name.replace("_", "-")
+    key = name.removesuffix("_") if len(name) > 1 else name
+    short = len(key) == 1
+    flag = ("-" if short else "--") + key.replace("_", "-")
     if value is True:
-        return flag
+        return [flag]
     if value is False:
-        return None
-    return f"{flag}={_argument(value, f'option {name!r}')}"
+        return []
+    text = _argument(value, f"option {name!r}")
+    return [flag, text] if short else [f"{flag}={text}"]
 
 
 def _argument(value: object, what: str) -> str:
@@ -114,7 +187,8 @@ def _argument(value: object, what: str) -> str:
     elif isinstance(value, int | float):
         text = str(value)
     elif isinstance(value, os.PathLike):
-        text = os.fsdecode(os.fspath(value))  # pyright: ignore[reportUnknownArgumentType]
+        path = os.fspath(value)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+        text = path if isinstance(path, str) else os.fsdecode(path)  # pyright: ignore[reportUnknownArgumentType]
     else:
         msg = f"{what} has unsupported type {type(value).__name__}; pass a string, a number or a path"
         raise TypeError(msg)
@@ -122,3 +196,105 @@ def _argument(value: object, what: str) -> str:
         msg = f"{what} contains a NUL byte, which no program can receive: {text!r}"
         raise ValueError(msg)
     return text
+
+
+# -- attribute sugar -----------------------------------------------------------
+
+
+class SugarWarning(UserWarning):
+    """Sugar was registered for a program its catalogue does not list."""
+
+
+class SugarRegistration:
+    """A name registered with ``sh.register``; ``detach()`` (or leaving ``with``) removes it."""
+
+    __slots__ = ("_builder", "_name")
+
+    def __init__(self, name: str, builder: CommandBuilder | None) -> None:
+        self._name = name
+        self._builder = builder
+
+    def detach(self) -> None:
+        """Unregister the name (idempotent; a later registration of it stays)."""
+        with _SUGAR_LOCK:
+            if _SUGAR.get(self._name) is self._builder:
+                del _SUGAR[self._name]
+
+    def __enter__(self) -> Self:
+        """Return the registration."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Unregister the name."""
+        self.detach()
+
+
+_SUGAR: Final[dict[str, CommandBuilder]] = {}
+_SUGAR_LOCK: Final = threading.Lock()
+_RESERVED: Final = frozenset({"make", "register", "registered", "CommandBuilder", "SugarWarning"})
+
+
+def register(
+    name: str, program: Program | str, *, catalogue: ProgramCatalogue | None = None, strict: bool = False
+) -> SugarRegistration:
+    """Make ``sh.<name>`` the builder of ``program``.
+
+    Parameters
+    ----------
+    name
+        A Python identifier, not one of this module's own names.
+    program
+        The program.
+    catalogue
+        Where to look it up (default: the scope's, else ``DEFAULT_CATALOGUE``).
+    strict
+        Raise ``UnknownProgramError`` when the catalogue does not list the
+        program, instead of warning (``SugarWarning``) and leaving the name
+        unregistered.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not an identifier, or is reserved.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or name in _RESERVED:  # pyright: ignore[reportUnnecessaryIsInstance]
+        msg = f"cannot register {name!r}: use a public identifier that is not one of sh's own names"
+        raise ValueError(msg)
+    try:
+        builder = make(program, catalogue=catalogue)
+    except UnknownProgramError:
+        if strict:
+            raise
+        warnings.warn(
+            f"sh.register({name!r}, {program!r}): the program is not in the catalogue; sh.{name} stays undefined",
+            SugarWarning,
+            stacklevel=2,
+        )
+        return SugarRegistration(name, None)
+    with _SUGAR_LOCK:
+        _SUGAR[name] = builder
+    return SugarRegistration(name, builder)
+
+
+def registered() -> dict[str, Program]:
+    """The registered names and their programs."""
+    with _SUGAR_LOCK:
+        return {name: builder.program for name, builder in _SUGAR.items()}
+
+
+def __getattr__(name: str) -> CommandBuilder:
+    """``sh.<name>``: the builder registered under ``name``."""
+    with _SUGAR_LOCK:
+        builder = _SUGAR.get(name)
+    if builder is None:
+        msg = f"module 'cuprum.sh' has no attribute {name!r} (register it with sh.register({name!r}, PROGRAM))"
+        raise AttributeError(msg)
+    return builder
+
+
+__all__ = ["CommandBuilder", "SugarRegistration", "SugarWarning", "make", "register", "registered"]

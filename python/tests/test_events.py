@@ -42,7 +42,7 @@ from cuprum import (
     observe,
     sh,
 )
-from cuprum.output import LineSplitter
+from cuprum.engine.streams import LineSplitter
 
 if TYPE_CHECKING:
     import pathlib

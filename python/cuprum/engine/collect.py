@@ -1,0 +1,155 @@
+"""What a finished run reports: its result, its ``exit`` events, its exceptions.
+
+Everything shown to a person (exception messages, result ``repr``) uses the
+command line as the scope's redactors rendered it, and a failed command's
+message ends with the tail of its stderr, redacted the same way.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import TYPE_CHECKING, Final
+
+from cuprum.errors import CommandFailed, PipelineFailed, TimeoutExpired, describe_exit
+from cuprum.events import ExecOutcome, ExecPhase
+from cuprum.result import CommandResult, PipelineResult
+
+if TYPE_CHECKING:
+    from cuprum.engine.supervisor import Supervisor
+
+STDERR_TAIL: Final = 400
+"""Characters of stderr quoted in a ``CommandFailed`` message."""
+
+type Result = CommandResult[str] | CommandResult[bytes] | PipelineResult[str] | PipelineResult[bytes]
+
+
+def _outputs(sup: Supervisor) -> tuple[str | bytes | None, list[str | bytes | None]]:
+    plan = sup.plan
+    cut_short = sup.cut_short
+    stdout = None
+    if sup.stdout_sink is not None and plan.capture:
+        stdout = sup.stdout_sink.value(cut_short=cut_short)
+    stderrs = [
+        sink.value(cut_short=cut_short) if sink is not None and plan.request.output.capture else None
+        for sink in sup.stderr_sinks
+    ]
+    return stdout, stderrs
+
+
+def build_result(sup: Supervisor) -> Result:
+    """The result of a run whose processes have all been reaped.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        When the output cannot be decoded with a strict error handler.
+    """
+    plan = sup.plan
+    stdout, stderrs = _outputs(sup)
+    last = len(plan.stages) - 1
+    stages = tuple(
+        CommandResult(
+            program=stage.spec.program,
+            argv=stage.spec.argv,
+            exit_code=_code(sup, stage.index),
+            pid=stage.events.pid or 0,
+            stdout=stdout if stage.index == last else None,
+            stderr=stderrs[stage.index],
+            ok_codes=stage.spec.ok_codes,
+            executable=stage.executable,
+            shown=stage.shown,
+        )
+        for stage in plan.stages
+    )
+    if not plan.is_pipeline:
+        return stages[0]  # pyright: ignore[reportReturnType]
+    outcomes = [sup.outcome(index) for index in range(len(stages))]
+    failing = [index for index, outcome in enumerate(outcomes) if outcome is ExecOutcome.FAILED]
+    return PipelineResult(
+        stages=stages,  # pyright: ignore[reportArgumentType]
+        failure_index=failing[-1] if failing else None,
+        hop_bytes=sup.hop_bytes(),
+        forgiven=tuple(index for index, outcome in enumerate(outcomes) if outcome is ExecOutcome.FORGIVEN),
+    )
+
+
+def _code(sup: Supervisor, index: int) -> int:
+    child = sup.children[index]
+    if child is None or child.returncode is None:
+        return -signal.SIGKILL
+    return child.returncode
+
+
+async def emit_exits(sup: Supervisor, error: BaseException | None = None) -> None:
+    """Emit ``timeout``/``cancel`` (when cut short that way), then every stage's ``exit``."""
+    plan = sup.plan
+    ending = sup.ending
+    if ending in (ExecOutcome.TIMED_OUT, ExecOutcome.CANCELLED):
+        phase = ExecPhase.TIMEOUT if ending is ExecOutcome.TIMED_OUT else ExecPhase.CANCEL
+        for stage in plan.stages:
+            if sup.children[stage.index] is not None:
+                await stage.events.emit(phase)
+    spawn_error = sup.spawn_error
+    now = time.monotonic()
+    for stage in plan.stages:
+        child = sup.children[stage.index]
+        if spawn_error is not None and spawn_error[0] == stage.index:
+            failure = spawn_error[1]
+            await stage.events.emit(
+                ExecPhase.EXIT, error=f"{type(failure).__name__}: {failure}", outcome=ExecOutcome.FAILED
+            )
+            continue
+        if child is None:
+            continue
+        outcome = sup.outcome(stage.index)
+        message = None
+        if error is not None and outcome in (ExecOutcome.FAILED, ExecOutcome.TERMINATED):
+            outcome = ExecOutcome.FAILED
+            message = f"{type(error).__name__}: {error}"
+        ended = sup.exited_at[stage.index] or now
+        await stage.events.emit(
+            ExecPhase.EXIT,
+            exit_code=child.returncode,
+            duration_s=ended - sup.started_at,
+            outcome=outcome,
+            error=message,
+        )
+
+
+def timeout_error(sup: Supervisor) -> TimeoutExpired:
+    """The ``TimeoutExpired`` of a timed-out run, with the output read until the kill."""
+    plan = sup.plan
+    stdout, stderrs = _outputs(sup)
+    captured = [part for part in stderrs if part is not None]
+    stderr = captured[0][:0].join(captured) if captured else None  # pyright: ignore[reportArgumentType]
+    cmd = (
+        tuple(stage.spec.argv for stage in plan.stages) if plan.is_pipeline else plan.stages[0].spec.argv
+    )
+    return TimeoutExpired(cmd, plan.timeout or 0.0, stdout, stderr, shown=plan.shown)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def check_failure(sup: Supervisor, result: Result) -> CommandFailed | PipelineFailed | None:
+    """The exception ``check=True`` raises for ``result``, or ``None`` when it succeeded."""
+    if result.ok:
+        return None
+    plan = sup.plan
+    if isinstance(result, PipelineResult):
+        index = result.failure_index if result.failure_index is not None else len(result.stages) - 1
+        stage = result.stages[index]
+        message = f"pipeline stage {index} ({plan.stages[index].shown}) exited with {describe_exit(stage.exit_code)}"
+        message += _tail(sup, index, stage.stderr)
+        return PipelineFailed(result, shown=message)  # pyright: ignore[reportArgumentType]
+    message = f"{plan.stages[0].shown} exited with {describe_exit(result.exit_code)}"
+    message += _tail(sup, 0, result.stderr)
+    return CommandFailed(result, shown=message)  # pyright: ignore[reportArgumentType]
+
+
+def _tail(sup: Supervisor, index: int, stderr: str | bytes | None) -> str:
+    if not stderr:
+        return ""
+    text = stderr if isinstance(stderr, str) else stderr.decode(sup.plan.encoding, "replace")
+    tail = text.rstrip()[-STDERR_TAIL:]
+    if not tail:
+        return ""
+    return "; stderr: " + sup.plan.stages[index].events.redact(tail)

@@ -1,0 +1,210 @@
+"""Everything decided before a run starts, and every check that can fail early.
+
+``prepare`` runs before any event is emitted, any hook runs or any process
+starts, in this order:
+
+1. every command is one a builder issued (``ForgedCommandError``);
+2. the scope's allowlist admits every program (``ForbiddenProgramError``),
+   and each program still belongs to the project its command was built from;
+3. the stream backend, the timeout and the environment are resolved;
+4. every program is resolved to an absolute executable on this process's
+   ``PATH`` (``ProgramNotFoundError``);
+5. the working directory, redirect targets and stdin source are checked,
+   and stdin text is encoded (with the context's error handler).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import shlex
+import sys
+from typing import TYPE_CHECKING
+
+from cuprum.command import SafeCmd, spec_of
+from cuprum.engine.resolve import resolve_executable
+from cuprum.engine.stdio import DEFAULT_HOP_BUFFER, precheck_stdin, precheck_target
+from cuprum.environment import build_environment
+from cuprum.errors import ForbiddenProgramError
+from cuprum.observer import DeliveryBudget, EventSource, new_exec_id
+from cuprum.options import StdinInput, resolve_timeout
+from cuprum.pipeline import Pipeline
+from cuprum.scope import current_scope
+from cuprum.stream_backend import resolve_stream_backend
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from cuprum.command import CommandSpec
+    from cuprum.request import RunRequest
+    from cuprum.scope import ScopeState
+    from cuprum.stream_backend import StreamBackend
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StagePlan:
+    """One process of the run."""
+
+    index: int
+    cmd: SafeCmd
+    spec: CommandSpec
+    executable: str
+    events: EventSource
+    shown: str
+    """The command line as the scope's redactors render it."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Plan:
+    """A checked, resolved run, ready to start."""
+
+    stages: tuple[StagePlan, ...]
+    is_pipeline: bool
+    request: RunRequest
+    scope: ScopeState
+    backend: StreamBackend
+    timeout: float | None
+    env: dict[str, str] | None
+    cwd: str | None
+    text: bool
+    encoding: str
+    errors: str
+    capture: bool
+    echo: bool
+    stdout_sink: TextIO
+    stderr_sink: TextIO
+    stdin_data: bytes | None
+    hop_buffer_size: int
+    fail_fast: bool
+    zero_copy: bool
+    budget: DeliveryBudget
+    exec_id: str
+
+    @property
+    def shown(self) -> str:
+        """The whole command line, redacted, for messages."""
+        return " | ".join(stage.shown for stage in self.stages)
+
+    @property
+    def observed(self) -> bool:
+        """Whether anyone observes the run's events."""
+        return self.scope.observed
+
+    @property
+    def reads_stdout(self) -> bool:
+        """Whether the parent reads the last stage's stdout (capture, echo, lines, live)."""
+        return self.capture or self.echo or self.observed or self.request.live
+
+    @property
+    def reads_stderr(self) -> bool:
+        """Whether the parent reads the stages' stderr."""
+        return self.capture or self.echo or self.observed
+
+
+def _check_allowed(scope: ScopeState, spec: CommandSpec) -> None:
+    if not scope.is_allowed(spec.program):
+        raise ForbiddenProgramError(
+            spec.program, scope.allowlist or frozenset(), spec.project.documentation_locations
+        )
+    if spec.catalogue.lookup(spec.program) is not spec.project:  # pragma: no cover - specs are immutable
+        raise ForbiddenProgramError(spec.program, frozenset(), spec.project.documentation_locations)
+
+
+def check_runnable(runnable: SafeCmd | Pipeline) -> None:
+    """The first two checks of ``prepare`` alone (for a batch, before anything starts)."""
+    scope = current_scope()
+    for cmd in (runnable,) if isinstance(runnable, SafeCmd) else runnable.stages:
+        _check_allowed(scope, spec_of(cmd))
+
+
+def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
+    """Check and resolve everything about a run (see the module doc)."""
+    scope = current_scope()
+    cmds = (runnable,) if isinstance(runnable, SafeCmd) else runnable.stages
+    specs = tuple(spec_of(cmd) for cmd in cmds)
+    for spec in specs:
+        _check_allowed(scope, spec)
+    backend = resolve_stream_backend()
+    context = request.context
+    output = request.output
+    timeout = resolve_timeout(request.timeout, context, scope.timeout)
+    env = build_environment(scope.env_overlays, context.env)
+    executables = tuple(resolve_executable(spec.program) for spec in specs)
+    cwd = None if context.cwd is None else os.fspath(context.cwd)
+    if cwd is not None and not os.path.isdir(cwd):
+        if os.path.exists(cwd):
+            raise NotADirectoryError(errno.ENOTDIR, "the working directory is not a directory", cwd)
+        raise FileNotFoundError(errno.ENOENT, "the working directory does not exist", cwd)
+    for target, what in ((output.stdout, "stdout"), (output.stderr, "stderr")):
+        if target is not None:
+            precheck_target(target, what)
+    precheck_stdin(request.stdin)
+    encoding = output.encoding or context.encoding
+    errors = output.errors or context.errors
+    stdin = request.stdin
+    stdin_data = stdin.encode(context.encoding, context.errors) if isinstance(stdin, StdinInput) else None
+    echo = scope.echo if output.echo is None else output.echo
+    capture = output.capture and output.stdout is None
+    env_names = tuple(sorted({name for overlay in (*scope.env_overlays, context.env or {}) for name in overlay}))
+    argvs = tuple(spec.argv for spec in specs)
+    budget = DeliveryBudget()
+    exec_id = new_exec_id()
+    is_pipeline = isinstance(runnable, Pipeline)
+    stages = tuple(
+        StagePlan(
+            index=index,
+            cmd=cmd,
+            spec=spec,
+            executable=executable,
+            events=EventSource(
+                scope,
+                exec_id=exec_id,
+                program=spec.program,
+                argv=spec.argv,
+                argvs=argvs,
+                cwd=cwd,
+                tags=context.tags,
+                stage=index if is_pipeline else None,
+                executable=executable,
+                project=spec.project.name,
+                capture=capture,
+                echo=echo,
+                env_names=env_names,
+                budget=budget,
+            ),
+            shown=_shown(scope, spec.argv, argvs),
+        )
+        for index, (cmd, spec, executable) in enumerate(zip(cmds, specs, executables, strict=True))
+    )
+    policy = runnable if isinstance(runnable, Pipeline) else None
+    return Plan(
+        stages=stages,
+        is_pipeline=is_pipeline,
+        request=request,
+        scope=scope,
+        backend=backend,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+        text=output.text,
+        encoding=encoding,
+        errors=errors,
+        capture=capture,
+        echo=echo,
+        stdout_sink=context.stdout_sink or sys.stdout,
+        stderr_sink=context.stderr_sink or sys.stderr,
+        stdin_data=stdin_data,
+        hop_buffer_size=(policy.hop_buffer_size if policy else None) or scope.hop_buffer_size or DEFAULT_HOP_BUFFER,
+        fail_fast=policy.fail_fast if policy else False,
+        zero_copy=policy.zero_copy if policy else False,
+        budget=budget,
+        exec_id=exec_id,
+    )
+
+
+def _shown(scope: ScopeState, argv: tuple[str, ...], argvs: tuple[tuple[str, ...], ...]) -> str:
+    others = tuple(other for other in argvs if other is not argv)
+    for redactor in scope.redactors:
+        argv = redactor.redact_argv(argv, argvs=others)
+    return shlex.join(argv)

@@ -1,0 +1,55 @@
+"""Resolve a catalogued program to the absolute executable that will run.
+
+A bare name is looked up on **this process's** ``PATH`` (``os.environ``,
+read at each run), never on the child's: a ``PATH`` in
+``ExecutionContext.env`` or a scope's overlay reaches the child as a
+variable but cannot choose which binary an allowed name runs. An absolute
+program name is used as it is. Relative names with a slash never get here
+(the catalogue refuses them).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+
+from cuprum.errors import ProgramNotFoundError
+
+_cache: dict[tuple[str, str], str] = {}
+
+
+def _usable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def resolve_executable(program: str) -> str:
+    """The absolute path ``program`` runs as.
+
+    Raises
+    ------
+    ProgramNotFoundError
+        When no executable file of that name is on this process's ``PATH``
+        (or the absolute path is not an executable file).
+    """
+    if program.startswith("/"):
+        if _usable(program):
+            return program
+        msg = f"program {program!r} is not an executable file"
+        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+    search = os.environ.get("PATH", os.defpath)
+    key = (program, search)
+    cached = _cache.get(key)
+    if cached is not None and _usable(cached):
+        return cached
+    found = shutil.which(program, path=search)
+    if found is None:
+        msg = f"program {program!r} was not found on this process's PATH"
+        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+    executable = os.path.abspath(found)
+    # A relative PATH entry depends on the working directory: never cache it.
+    if all(entry.startswith("/") for entry in search.split(os.pathsep)):
+        if len(_cache) > 256:  # noqa: PLR2004
+            _cache.clear()
+        _cache[key] = executable
+    return executable

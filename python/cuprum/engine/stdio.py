@@ -1,0 +1,244 @@
+"""The descriptors of one run: what each child gets, what the parent keeps.
+
+Every pipe is Cuprum's own (close-on-exec, never asyncio's). The child-side
+ends are closed as soon as every stage has been spawned (the children hold
+their copies); the parent-side ends are handed to a pump, a reader or a
+writer, which close them, and ``Plumbing.close()`` closes whatever is left,
+idempotently, when the run ends. Redirect targets are opened here, after the
+before hooks, in the parent: a missing directory is an ``OSError`` before any
+process starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import os
+import subprocess
+from typing import TYPE_CHECKING, Final
+
+from cuprum.fdio import forbid_sigpipe, write_nosigpipe
+from cuprum.fds import OwnedFd, owned_pipe
+from cuprum.options import Append, StdinInput, Stream
+
+if TYPE_CHECKING:
+    from cuprum.engine.plan import Plan
+
+DEFAULT_HOP_BUFFER: Final = 1024 * 1024
+"""The kernel buffer asked for each hop pipe and the captured stdout (F_SETPIPE_SZ)."""
+
+type ChildStdio = int | None
+"""What ``subprocess`` takes: a descriptor, ``DEVNULL``/``STDOUT``, or ``None`` (inherit)."""
+
+
+def sized_pipe(size: int) -> tuple[OwnedFd, OwnedFd]:
+    """A close-on-exec pipe whose buffer is ``size`` bytes where the kernel allows it."""
+    read_end, write_end = owned_pipe()
+    with contextlib.suppress(OSError, AttributeError):
+        import fcntl  # noqa: PLC0415 (POSIX only)
+
+        fcntl.fcntl(write_end.fileno(), fcntl.F_SETPIPE_SZ, size)
+    return read_end, write_end
+
+
+def check_descriptor(fd: int, what: str) -> None:
+    """Raise ``OSError(EBADF)`` naming ``what`` when ``fd`` is not open."""
+    try:
+        os.fstat(fd)
+    except OSError as error:
+        msg = f"{what}: descriptor {fd} is not open"
+        raise OSError(error.errno, msg) from None
+
+
+def precheck_target(target: object, what: str) -> None:
+    """Check a redirect target before events and hooks (opening comes later).
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file's directory does not exist.
+    OSError
+        When a descriptor is not open.
+    TypeError
+        When a file object has no descriptor.
+    """
+    if isinstance(target, Append):
+        target = target.path
+    if isinstance(target, int):
+        check_descriptor(target, what)
+    elif isinstance(target, io.IOBase):
+        try:
+            check_descriptor(target.fileno(), what)
+        except io.UnsupportedOperation:
+            msg = f"{what}: {type(target).__name__} has no file descriptor; capture the output instead"
+            raise TypeError(msg) from None
+    elif isinstance(target, os.PathLike):
+        path = os.path.abspath(os.fspath(target))  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+        directory = os.path.dirname(path)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+        if not os.path.isdir(directory):  # pyright: ignore[reportUnknownArgumentType]
+            msg = f"{what}: no such directory"
+            raise FileNotFoundError(2, msg, directory)
+
+
+def precheck_stdin(stdin: object) -> None:
+    """Check a stdin file or descriptor before events and hooks."""
+    if isinstance(stdin, StdinInput):
+        if stdin.path is not None:
+            path = os.fspath(stdin.path)
+            if not os.path.exists(path):
+                msg = "stdin: no such file"
+                raise FileNotFoundError(2, msg, path)
+        if stdin.fd is not None:
+            check_descriptor(stdin.fd, "stdin")
+
+
+@dataclasses.dataclass(slots=True)
+class StageStdio:
+    """The three descriptors one child gets."""
+
+    stdin: ChildStdio = subprocess.DEVNULL
+    stdout: ChildStdio = subprocess.DEVNULL
+    stderr: ChildStdio = subprocess.DEVNULL
+
+
+@dataclasses.dataclass(slots=True)
+class Plumbing:
+    """Every descriptor of one run."""
+
+    stages: list[StageStdio]
+    hops: list[tuple[OwnedFd, OwnedFd]] = dataclasses.field(default_factory=list)
+    """Per hop, the parent's (read end of the upstream pipe, write end of the downstream pipe)."""
+    stdin_writer: OwnedFd | None = None
+    stdin_rest: bytes = b""
+    """What did not fit in the stdin pipe before the spawn (written by a feeder)."""
+    stdin_written: int = 0
+    stdout_reader: OwnedFd | None = None
+    stderr_readers: list[OwnedFd | None] = dataclasses.field(default_factory=list)
+    child_ends: list[OwnedFd] = dataclasses.field(default_factory=list)
+    owned: list[OwnedFd] = dataclasses.field(default_factory=list)
+
+    def keep(self, fd: OwnedFd) -> OwnedFd:
+        """Record a parent-side descriptor, closed at the end at the latest."""
+        self.owned.append(fd)
+        return fd
+
+    def give(self, fd: OwnedFd) -> int:
+        """Record a child-side descriptor, closed once every stage is spawned."""
+        self.child_ends.append(fd)
+        return fd.fileno()
+
+    def close_child_ends(self) -> None:
+        """The children hold their copies now; ours must go, or EOF never comes."""
+        for fd in self.child_ends:
+            fd.close()
+
+    def close(self) -> None:
+        """Close every descriptor still open (idempotent)."""
+        self.close_child_ends()
+        for fd in self.owned:
+            with contextlib.suppress(OSError):
+                fd.close()
+
+
+def _open_target(target: object, what: str, plumbing: Plumbing) -> ChildStdio:
+    if target is Stream.DEVNULL:
+        return subprocess.DEVNULL
+    if target is Stream.INHERIT:
+        return None
+    if target is Stream.STDOUT:
+        return subprocess.STDOUT
+    if isinstance(target, int):
+        check_descriptor(target, what)
+        return target
+    if isinstance(target, io.IOBase):
+        target.flush()
+        return target.fileno()
+    append = isinstance(target, Append)
+    path = os.fspath(target.path if isinstance(target, Append) else target)  # pyright: ignore[reportArgumentType, reportUnknownArgumentType, reportUnknownVariableType]
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, 0o666)  # pyright: ignore[reportUnknownArgumentType]
+    except OSError as error:
+        msg = f"{what}: {error.strerror}"
+        raise type(error)(error.errno, msg, path) from None
+    return plumbing.give(OwnedFd(fd))
+
+
+def _stdin(plan: Plan, plumbing: Plumbing) -> ChildStdio:
+    source = plan.request.stdin
+    if source is None or source is Stream.DEVNULL:
+        return subprocess.DEVNULL
+    if source is Stream.INHERIT:
+        return None
+    if source is Stream.PIPE:
+        read_end, write_end = owned_pipe()
+        plumbing.stdin_writer = plumbing.keep(write_end)
+        return plumbing.give(read_end)
+    assert isinstance(source, StdinInput)  # noqa: S101 (check_stdin admits nothing else)
+    if source.fd is not None:
+        check_descriptor(source.fd, "stdin")
+        return source.fd
+    if source.path is not None:
+        path = os.fspath(source.path)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as error:
+            msg = f"stdin: {error.strerror}"
+            raise type(error)(error.errno, msg, path) from None
+        return plumbing.give(OwnedFd(fd))
+    read_end, write_end = owned_pipe()
+    plumbing.keep(write_end)
+    forbid_sigpipe(write_end.fileno())
+    data = plan.stdin_data
+    if data is not None:
+        # Whatever fits in the empty pipe is written now, before the child
+        # exists (it cannot have closed its end yet); a feeder writes the rest.
+        os.set_blocking(write_end.fileno(), False)
+        written = 0
+        with contextlib.suppress(BlockingIOError):
+            while written < len(data):
+                written += write_nosigpipe(write_end.fileno(), memoryview(data)[written:])
+        plumbing.stdin_written = written
+        plumbing.stdin_rest = data[written:]
+        if not plumbing.stdin_rest:
+            write_end.close()
+            return plumbing.give(read_end)
+    plumbing.stdin_writer = write_end
+    return plumbing.give(read_end)
+
+
+def build(plan: Plan) -> Plumbing:
+    """Open every descriptor of ``plan``; on failure close what was opened and re-raise."""
+    count = len(plan.stages)
+    plumbing = Plumbing(stages=[StageStdio() for _ in range(count)], stderr_readers=[None] * count)
+    try:
+        size = plan.hop_buffer_size
+        plumbing.stages[0].stdin = _stdin(plan, plumbing)
+        for index in range(count - 1):
+            upstream_read, upstream_write = sized_pipe(size)
+            downstream_read, downstream_write = sized_pipe(size)
+            plumbing.hops.append((plumbing.keep(upstream_read), plumbing.keep(downstream_write)))
+            plumbing.stages[index].stdout = plumbing.give(upstream_write)
+            plumbing.stages[index + 1].stdin = plumbing.give(downstream_read)
+        output = plan.request.output
+        last = plumbing.stages[-1]
+        if output.stdout is not None:
+            last.stdout = _open_target(output.stdout, "stdout", plumbing)
+        elif plan.reads_stdout:
+            read_end, write_end = sized_pipe(size)
+            plumbing.stdout_reader = plumbing.keep(read_end)
+            last.stdout = plumbing.give(write_end)
+        # One opening shared by every stage, as a shell's `2> file` on a group.
+        shared = None if output.stderr is None else _open_target(output.stderr, "stderr", plumbing)
+        for index, stage in enumerate(plumbing.stages):
+            if output.stderr is not None:
+                stage.stderr = shared
+            elif plan.reads_stderr:
+                read_end, write_end = owned_pipe()
+                plumbing.stderr_readers[index] = plumbing.keep(read_end)
+                stage.stderr = plumbing.give(write_end)
+    except BaseException:
+        plumbing.close()
+        raise
+    return plumbing
