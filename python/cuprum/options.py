@@ -135,7 +135,7 @@ def check_target(target: object, what: str, *, allow_stdout: bool = False) -> ob
 
 
 def check_encoding(encoding: object, errors: object, what: str) -> None:
-    """Reject an unknown codec or error handler now, not mid-run."""
+    """Reject an unknown codec or error handler now, not mid-run (``LookupError``)."""
     if not isinstance(encoding, str) or not isinstance(errors, str):
         msg = f"{what}: encoding and errors must be strings"
         raise TypeError(msg)
@@ -143,12 +143,12 @@ def check_encoding(encoding: object, errors: object, what: str) -> None:
         codecs.lookup(encoding)
     except LookupError:
         msg = f"{what}: unknown encoding {encoding!r}"
-        raise ValueError(msg) from None
+        raise LookupError(msg) from None
     try:
         codecs.lookup_error(errors)
     except LookupError:
         msg = f"{what}: unknown error handler {errors!r}"
-        raise ValueError(msg) from None
+        raise LookupError(msg) from None
 
 
 def _check_flag(value: object, what: str) -> None:

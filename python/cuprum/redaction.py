@@ -121,7 +121,7 @@ def _mask_spans(text: str, spans: list[tuple[int, int]], mask: str) -> str:
     cursor = 0
     current_start, current_end = spans[0]
     for start, end in spans[1:]:
-        if start <= current_end:
+        if start < current_end:
             current_end = max(current_end, end)
             continue
         pieces.extend((text[cursor:current_start], mask))

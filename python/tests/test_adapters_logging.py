@@ -198,7 +198,7 @@ def test_a_program_that_cannot_start_is_logged_with_its_error(caplog: pytest.Log
     assert fields(exit_)["exit_code"] is None
     error = fields(exit_)["error"]
     assert isinstance(error, str)
-    assert error.startswith("FileNotFoundError")
+    assert error.startswith("ProgramNotFoundError")
     assert "could not start: FileNotFoundError" in exit_.getMessage()
 
 

@@ -256,7 +256,7 @@ def test_a_program_that_cannot_start_gets_an_error_span(
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
     assert span.status.description is not None
-    assert span.status.description.startswith("could not start: FileNotFoundError")
+    assert span.status.description.startswith("could not start: ProgramNotFoundError")
     assert "cuprum.exit_code" not in attributes(span)
     assert "cuprum.pid" not in attributes(span)
     assert span.start_time == span.end_time

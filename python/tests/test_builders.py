@@ -166,7 +166,8 @@ def test_options_follow_positionals_in_the_order_given() -> None:
 
 def test_every_underscore_becomes_a_dash() -> None:
     assert sh.make(LS)(a_b_c_d=True).argv == ("ls", "--a-b-c-d")
-    assert sh.make(LS)(_leading="x").argv == ("ls", "---leading=x")
+    with pytest.raises(ValueError, match="invalid option name"):
+        sh.make(LS)(_leading="x")
 
 
 def test_option_values_are_not_split() -> None:
@@ -214,11 +215,11 @@ def test_nul_in_option_name_is_a_value_error(value: str | int) -> None:
 
 def test_safe_cmd_is_frozen() -> None:
     cmd = sh.make(ECHO)("hi")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError, match="immutable"):
         cmd.argv = ("echo", "bye")  # pyright: ignore[reportAttributeAccessIssue]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError, match="immutable"):
         cmd.program = Program("cat")  # pyright: ignore[reportAttributeAccessIssue]
-    with pytest.raises((dataclasses.FrozenInstanceError, AttributeError, TypeError)):
+    with pytest.raises(AttributeError):
         cmd.extra = 1  # pyright: ignore[reportAttributeAccessIssue]
     assert cmd.argv == ("echo", "hi")
     assert isinstance(cmd.argv, tuple)
@@ -304,8 +305,14 @@ def test_shell_quoted_round_trips_through_shlex(args: list[str]) -> None:
 @given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), NO_NUL_TEXT, max_size=5))
 def test_option_values_pass_through_unchanged(options: dict[str, str]) -> None:
     cmd = sh.make(LS)(**options)
-    expected = tuple(f"--{name.replace('_', '-')}={value}" for name, value in options.items())
-    assert cmd.argv[1:] == expected
+    expected: list[str] = []
+    for name, value in options.items():
+        key = name.removesuffix("_") if len(name) > 1 else name
+        if len(key) == 1:
+            expected.extend((f"-{key}", value))
+        else:
+            expected.append(f"--{key.replace('_', '-')}={value}")
+    assert cmd.argv[1:] == tuple(expected)
     assert shlex.split(cmd.shell_quoted) == list(cmd.argv)
 
 

@@ -186,7 +186,7 @@ def test_run_concurrent_sync_refuses_a_running_loop() -> None:
     async def main() -> None:
         run_concurrent_sync(sh.make(ECHO)("x"))
 
-    with pytest.raises(RuntimeError, match=r"await run_concurrent\("):
+    with pytest.raises(RuntimeError, match=r"run_concurrent_sync\(\) cannot be called while an event loop"):
         asyncio.run(main())
 
 

@@ -20,7 +20,7 @@ MODULES = sorted(
 
 
 def test_every_module_is_found() -> None:
-    assert "cuprum.runner" in MODULES
+    assert "cuprum.engine.supervisor" in MODULES
     assert "cuprum.builders.validators" in MODULES
 
 

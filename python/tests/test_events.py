@@ -276,11 +276,15 @@ def test_exit_event_reports_code_and_duration() -> None:
     assert 0.2 <= exit_event.duration_s <= elapsed
 
 
-def test_lines_come_without_their_endings() -> None:
+def test_lines_keep_everything_but_their_newline_and_say_whether_they_had_one() -> None:
     script = "import sys; sys.stdout.write('a\\r\\nb\\n\\nc'); sys.stderr.write('e\\r\\nf')"
     events, result = observed_run(py(script))
-    assert lines(events, ExecPhase.STDOUT) == ["a", "b", "", "c"]
-    assert lines(events, ExecPhase.STDERR) == ["e", "f"]
+    assert lines(events, ExecPhase.STDOUT) == ["a\r", "b", "", "c"]
+    assert lines(events, ExecPhase.STDERR) == ["e\r", "f"]
+    stdout = [event for event in events if event.phase is ExecPhase.STDOUT]
+    assert [event.newline for event in stdout] == [True, True, True, False]
+    rebuilt = "".join((event.line or "") + "\n" * bool(event.newline) for event in stdout)
+    assert rebuilt == "a\r\nb\n\nc"
     # The captured output keeps the bytes as written.
     assert getattr(result, "stdout", None) == "a\r\nb\n\nc"
     assert getattr(result, "stderr", None) == "e\r\nf"
@@ -420,11 +424,11 @@ LINE_TEXT = st.text(alphabet=st.sampled_from("ab \r\n\u00e9") | st.characters(),
 
 
 def expected_lines(text: str) -> list[str]:
-    """``str.split('\\n')`` semantics, one trailing ``'\\r'`` dropped, no empty tail."""
+    """``str.split('\\n')`` semantics (a ``'\\r'`` is kept), no empty tail."""
     parts = text.split("\n")
     if parts[-1] == "":
         parts.pop()
-    return [part.removesuffix("\r") for part in parts]
+    return parts
 
 
 def split_at(text: str, cuts: list[int]) -> list[str]:
@@ -438,7 +442,8 @@ def run_splitter(chunks: Sequence[str]) -> list[str]:
     produced: list[str] = []
     for chunk in chunks:
         produced.extend(splitter.feed(chunk))
-    produced.extend(splitter.finish())
+    if (last := splitter.finish()) is not None:
+        produced.append(last)
     return produced
 
 
@@ -464,29 +469,29 @@ def test_crlf_split_across_chunks_ends_one_line(texts: list[str]) -> None:
     chunks: list[str] = []
     for text in texts:
         chunks.extend([f"{text}\r", "\n"])
-    assert run_splitter(chunks) == texts
+    assert run_splitter(chunks) == [f"{text}\r" for text in texts]
 
 
 def test_crlf_split_across_two_chunks_gives_no_empty_line() -> None:
     splitter = LineSplitter()
     assert splitter.feed("first\r") == []
-    assert splitter.feed("\nsecond") == ["first"]
-    assert splitter.finish() == ["second"]
+    assert splitter.feed("\nsecond") == ["first\r"]
+    assert splitter.finish() == "second"
 
 
 def test_splitter_keeps_a_lone_carriage_return_inside_a_line() -> None:
     splitter = LineSplitter()
     assert splitter.feed("50%\r100%\n") == ["50%\r100%"]
-    assert splitter.finish() == []
+    assert splitter.finish() is None
 
 
 def test_splitter_keeps_empty_lines_and_finish_is_idempotent() -> None:
     splitter = LineSplitter()
     assert splitter.feed("\n\nx\n\n") == ["", "", "x", ""]
-    assert splitter.finish() == []
+    assert splitter.finish() is None
     assert splitter.feed("tail") == []
-    assert splitter.finish() == ["tail"]
-    assert splitter.finish() == []
+    assert splitter.finish() == "tail"
+    assert splitter.finish() is None
 
 
 # --- outcomes on exit events ------------------------------------------------------
@@ -514,8 +519,10 @@ def test_exit_outcomes_of_lone_commands() -> None:
 def test_exit_outcomes_follow_the_pipeline_failure_policy() -> None:
     forgiven = _exit_outcomes((sh.make(YES)() | sh.make(HEAD)("-n", "1")).run_sync)
     assert forgiven == {0: ExecOutcome.FORGIVEN, 1: ExecOutcome.OK}
-    blamed = _exit_outcomes((shell("sleep 30") | shell("exit 4")).run_sync)
-    assert blamed == {0: ExecOutcome.TERMINATED, 1: ExecOutcome.FAILED}
+    blamed = _exit_outcomes((sh.make(YES)() | shell("exit 4")).run_sync)
+    assert blamed == {0: ExecOutcome.FORGIVEN, 1: ExecOutcome.FAILED}
+    fail_fast = (shell("sleep 30") | shell("exit 4")).with_policy(fail_fast=True)
+    assert _exit_outcomes(fail_fast.run_sync) == {0: ExecOutcome.TERMINATED, 1: ExecOutcome.FAILED}
 
 
 def test_a_cancelled_run_reports_cancelled() -> None:

@@ -23,6 +23,7 @@ import support
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cuprum.engine import supervisor
 from cuprum import (
     CAT,
     HEAD,
@@ -32,7 +33,6 @@ from cuprum import (
     StdinInput,
     StreamBackend,
     resolve_stream_backend,
-    runner,
     sh,
 )
 
@@ -63,13 +63,13 @@ def run(
 def pumps_used(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[StreamBackend]]:
     """Check that every run of a parity test went through the selected backend."""
     seen: list[StreamBackend] = []
-    real = runner.pump_for
+    real = supervisor.pump_for
 
     def spy(backend: StreamBackend) -> object:
         seen.append(backend)
         return real(backend)
 
-    monkeypatch.setattr(runner, "pump_for", spy)
+    monkeypatch.setattr(supervisor, "pump_for", spy)
     yield seen
     if seen:
         assert set(seen) == {resolve_stream_backend()}, seen

@@ -13,6 +13,7 @@ import math
 import os
 import shlex
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
@@ -25,6 +26,7 @@ from cuprum import (
     SLEEP,
     CuprumError,
     ExecEvent,
+    ExecOutcome,
     ExecPhase,
     ExecutionContext,
     RunOutputOptions,
@@ -560,10 +562,6 @@ def test_an_integer_timeout_is_reported_as_seconds(run: Runner) -> None:
 # --- invalid timeouts ----------------------------------------------------------
 
 INVALID_TIMEOUTS = [
-    pytest.param(0, ValueError, id="zero"),
-    pytest.param(0.0, ValueError, id="zero-float"),
-    pytest.param(-1, ValueError, id="negative"),
-    pytest.param(-math.inf, ValueError, id="minus-inf"),
     pytest.param(math.nan, ValueError, id="nan"),
     pytest.param(True, TypeError, id="true"),
     pytest.param(False, TypeError, id="false"),
@@ -583,6 +581,43 @@ def test_an_invalid_timeout_is_refused_before_anything_starts(
     assert recorder.events == []
     assert called == []
     assert not marker.exists()
+
+
+EXPIRED_TIMEOUTS = [
+    pytest.param(0, id="zero"),
+    pytest.param(0.0, id="zero-float"),
+    pytest.param(-1, id="negative"),
+    pytest.param(-math.inf, id="minus-inf"),
+]
+
+
+@pytest.mark.parametrize("timeout", EXPIRED_TIMEOUTS)
+def test_an_expired_timeout_starts_nothing_and_raises_timeout_expired(
+    run: Runner, tmp_path: Path, timeout: float
+) -> None:
+    # As subprocess: a timeout of zero or less has already expired.
+    marker = tmp_path / "started"
+    called: list[SafeCmd] = []
+    cmd = shell(f"touch {shlex.quote(str(marker))}")
+    with recording() as recorder, cuprum.before(called.append), pytest.raises(TimeoutExpired) as caught:
+        run(cmd, timeout=timeout)
+    assert isinstance(caught.value, subprocess.TimeoutExpired)
+    assert (caught.value.cmd, caught.value.timeout, caught.value.output, caught.value.stderr) == (
+        cmd.argv,
+        timeout,
+        None,
+        None,
+    )
+    assert [event.phase for event in recorder.events] == [ExecPhase.PLAN, ExecPhase.TIMEOUT, ExecPhase.EXIT]
+    assert recorder.events[-1].outcome is ExecOutcome.TIMED_OUT
+    assert called == []
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("timeout", EXPIRED_TIMEOUTS)
+def test_an_expired_timeout_is_accepted_by_contexts_and_scopes(timeout: float) -> None:
+    assert ExecutionContext(timeout=timeout).timeout == timeout
+    assert ScopeConfig(timeout=timeout).timeout == timeout
 
 
 @pytest.mark.parametrize(("timeout", "error"), INVALID_TIMEOUTS)

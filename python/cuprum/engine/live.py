@@ -65,6 +65,13 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         plan = self._plan = prepare(self._runnable, self._request)
         for stage in plan.stages:
             await stage.events.emit(ExecPhase.PLAN)
+        if plan.start_error is not None:
+            index, error = plan.start_error
+            self._state = "closed"
+            await plan.stages[index].events.emit(
+                ExecPhase.EXIT, error=f"{type(error).__name__}: {error}", outcome=ExecOutcome.FAILED
+            )
+            raise error
         if plan.timeout is not None and plan.timeout <= 0:
             await self._expired_before_start(plan)
         for stage in plan.stages:
@@ -204,13 +211,13 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
 
     async def _conclude(self, supervisor: Supervisor) -> Result:
         supervisor.close()
-        if supervisor.error is not None:
-            await emit_exits(supervisor, supervisor.error)
-            raise supervisor.error
         if supervisor.ending is ExecOutcome.TIMED_OUT:
             error = timeout_error(supervisor)
             await emit_exits(supervisor)
             raise error
+        if supervisor.error is not None:
+            await emit_exits(supervisor, supervisor.error)
+            raise supervisor.error
         try:
             result = build_result(supervisor)
         except Exception as error:

@@ -7,10 +7,13 @@ starts, in this order:
 2. the scope's allowlist admits every program (``ForbiddenProgramError``),
    and each program still belongs to the project its command was built from;
 3. the stream backend, the timeout and the environment are resolved;
-4. every program is resolved to an absolute executable on this process's
-   ``PATH`` (``ProgramNotFoundError``);
-5. the working directory, redirect targets and stdin source are checked,
-   and stdin text is encoded (with the context's error handler).
+4. redirect targets and the stdin source are checked, and stdin text is
+   encoded (with the context's error handler);
+5. every program is resolved to an absolute executable on this process's
+   ``PATH`` and the working directory is checked. These two can fail only
+   because of the system's state, like an ``exec`` failure: such a failure
+   is recorded (``Plan.start_error``) and reported, as a failed ``exit``
+   event after the ``plan`` events, before it is raised.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ class Plan:
     zero_copy: bool
     budget: DeliveryBudget
     exec_id: str
+    start_error: tuple[int, OSError] | None = None
+    """A stage that cannot start (its program is not on PATH, the directory is missing):
+    reported as that stage's ``exit`` event after the ``plan`` events, then raised."""
 
     @property
     def shown(self) -> str:
@@ -130,12 +136,21 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     output = request.output
     timeout = resolve_timeout(request.timeout, context, scope.timeout)
     env = build_environment(scope.env_overlays, context.env)
-    executables = tuple(resolve_executable(spec.program) for spec in specs)
     cwd = None if context.cwd is None else os.fspath(context.cwd)
-    if cwd is not None and not os.path.isdir(cwd):
+    start_error: tuple[int, OSError] | None = None
+    executables: list[str] = []
+    for index, spec in enumerate(specs):
+        try:
+            executables.append(resolve_executable(spec.program))
+        except OSError as error:
+            executables.append("")
+            start_error = start_error or (index, error)
+    if start_error is None and cwd is not None and not os.path.isdir(cwd):
         if os.path.exists(cwd):
-            raise NotADirectoryError(errno.ENOTDIR, "the working directory is not a directory", cwd)
-        raise FileNotFoundError(errno.ENOENT, "the working directory does not exist", cwd)
+            error = NotADirectoryError(errno.ENOTDIR, "the working directory is not a directory", cwd)
+        else:
+            error = FileNotFoundError(errno.ENOENT, "the working directory does not exist", cwd)
+        start_error = (0, error)
     for target, what in ((output.stdout, "stdout"), (output.stderr, "stderr")):
         if target is not None:
             precheck_target(target, what)
@@ -200,6 +215,7 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         zero_copy=policy.zero_copy if policy else False,
         budget=budget,
         exec_id=exec_id,
+        start_error=start_error,
     )
 
 

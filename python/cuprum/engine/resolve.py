@@ -30,11 +30,16 @@ def resolve_executable(program: str) -> str:
     ------
     ProgramNotFoundError
         When no executable file of that name is on this process's ``PATH``
-        (or the absolute path is not an executable file).
+        (or no file is at the absolute path).
+    PermissionError
+        When the file at an absolute path is not executable.
     """
     if program.startswith("/"):
         if _usable(program):
             return program
+        if os.path.isfile(program):
+            msg = f"program {program!r} is not executable"
+            raise PermissionError(errno.EACCES, msg, program)
         msg = f"program {program!r} is not an executable file"
         raise ProgramNotFoundError(errno.ENOENT, msg, program)
     search = os.environ.get("PATH", os.defpath)

@@ -73,6 +73,7 @@ class Supervisor:
         self._timers: list[asyncio.TimerHandle] = []
         self._teardown: asyncio.Task[None] | None = None
         self._closed = False
+        self._failed_fast = False
 
     # -- starting ---------------------------------------------------------------
 
@@ -113,6 +114,8 @@ class Supervisor:
             stage.events.pid = child.pid
             child.watch(lambda child, index=stage.index: self._exited(index, child))
         plumbing.close_child_ends()
+        if self._failed_fast:  # a stage failed before its siblings had all started
+            self._terminate_running()
 
     async def start_streams(self) -> None:
         """Start the pumps, readers and stdin writer (after the ``start`` events)."""
@@ -240,12 +243,17 @@ class Supervisor:
             and code not in spec.ok_codes
             and code not in SIGPIPE_STATUSES
         ):
-            for other, sibling in enumerate(self.children):
-                if sibling is not None and sibling.returncode is None:
-                    self.signalled[other] = True
-                    sibling.signal_group(signal.SIGTERM)
-            self._timers.append(self.loop.call_later(self.plan.request.context.cancel_grace, self._kill_signalled))
+            self._failed_fast = True
+            self._terminate_running()
         self._changed.set()
+
+    def _terminate_running(self) -> None:
+        """Fail fast: SIGTERM every stage still running, SIGKILL after the grace."""
+        for other, sibling in enumerate(self.children):
+            if sibling is not None and sibling.returncode is None:
+                self.signalled[other] = True
+                sibling.signal_group(signal.SIGTERM)
+        self._timers.append(self.loop.call_later(self.plan.request.context.cancel_grace, self._kill_signalled))
 
     def _kill_signalled(self) -> None:
         for index, child in enumerate(self.children):
@@ -293,6 +301,8 @@ class Supervisor:
     async def _tear_down(self, ending: ExecOutcome) -> None:
         if self.ending is None:
             self.ending = ending
+        for reader in self.readers:
+            reader.cut_short = True  # a character cut by the kill is not a decoding error
         grace = self.plan.request.context.cancel_grace
         self.plan.budget.start(max(grace, 0.1) + 1.0)
         children = [(index, child) for index, child in enumerate(self.children) if child is not None]

@@ -31,8 +31,16 @@ class _Holder:
         self.runner = asyncio.Runner()
 
     def close(self) -> None:
-        with contextlib.suppress(RuntimeError):  # its loop is running elsewhere: leave it
-            self.runner.close()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            with contextlib.suppress(RuntimeError):  # running in another thread: leave it
+                self.runner.close()
+            return
+        # Dropped inside another loop (a thread's locals freed by a thread that
+        # runs one): that loop cannot run ours, so just release its resources.
+        with contextlib.suppress(RuntimeError):
+            self.runner.get_loop().close()
 
     def __del__(self) -> None:
         self.close()
