@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Final, Generic
 from cuprum._typing import OutT
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cuprum.catalogue import Program
 
 
@@ -22,11 +24,24 @@ _output_repr: Final = reprlib.Repr(maxstring=80)
 _SUCCESS: Final = frozenset({0})
 
 
-def _abbreviated(output: str | bytes | None) -> str:
-    """A repr of captured output that stays short whatever its size."""
-    if output is None or len(output) <= _output_repr.maxstring:
-        return repr(output)
-    return f"{_output_repr.repr(output)} ({len(output)} {'chars' if isinstance(output, str) else 'bytes'})"
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _abbreviated(output: str | bytes | None, redact: Callable[[str], str]) -> str:
+    """A repr of captured output that stays short whatever its size, redacted."""
+    if output is None:
+        return "None"
+    if isinstance(output, str):
+        shown = repr(output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2])
+    else:
+        shown = repr(output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2])
+    shown = redact(shown)
+    if len(output) <= _output_repr.maxstring:
+        return shown
+    keep = _output_repr.maxstring // 2
+    unit = "chars" if isinstance(output, str) else "bytes"
+    return f"{shown[:keep]}...{shown[-keep // 2:]} ({len(output)} {unit})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
@@ -63,6 +78,8 @@ class CommandResult(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12, see
     executable: str = ""
     shown: str = dataclasses.field(default="", compare=False)
     """The command line as the redactor rendered it (for ``repr``)."""
+    redact: Callable[[str], str] = dataclasses.field(default=_unchanged, compare=False)
+    """The scope's redaction, applied to output shown by ``repr``."""
 
     @property
     def ok(self) -> bool:
@@ -78,7 +95,8 @@ class CommandResult(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12, see
         """The fields that matter, with the command redacted and long output abbreviated."""
         return (
             f"CommandResult(command={self.shown!r}, exit_code={self.exit_code}, ok={self.ok}, "
-            f"pid={self.pid}, stdout={_abbreviated(self.stdout)}, stderr={_abbreviated(self.stderr)})"
+            f"pid={self.pid}, stdout={_abbreviated(self.stdout, self.redact)}, "
+            f"stderr={_abbreviated(self.stderr, self.redact)})"
         )
 
 
@@ -146,5 +164,5 @@ class PipelineResult(Generic[OutT]):  # noqa: UP046
         commands = " | ".join(stage.shown for stage in self.stages)
         return (
             f"PipelineResult(command={commands!r}, exit_codes={self.exit_codes}, ok={self.ok}, "
-            f"failure_index={self.failure_index}, stdout={_abbreviated(self.stdout)})"
+            f"failure_index={self.failure_index}, stdout={_abbreviated(self.stdout, self.stages[-1].redact)})"
         )

@@ -277,7 +277,7 @@ def fetch(
         argv.append("--prune")
     argv.append("--")
     if remote is not None:
-        argv.append(_ref(remote, "remote"))
+        argv.append(_remote(remote))
     if ref is not None:
         argv.append(_ref(ref, "ref"))
     return _build(argv, catalogue)
@@ -321,7 +321,7 @@ def push(
         argv.append("--tags")
     if set_upstream:
         argv.append("--set-upstream")
-    argv.extend(("--", _ref(remote, "remote")))
+    argv.extend(("--", _remote(remote)))
     if ref is not None:
         argv.append(_ref(ref, "ref"))
     return _build(argv, catalogue)
@@ -446,6 +446,15 @@ def _start(repo: SafePath, paths: Sequence[SafePath] = ()) -> list[str]:
     if paths:
         argv.append("--literal-pathspecs")
     return argv
+
+
+def _remote(value: GitRef) -> str:
+    """A remote's *name*: a slash would let git read it as a repository path."""
+    text = _ref(value, "remote")
+    if "/" in text:
+        msg = f"remote {text!r} is not a remote's name (a name has no '/'; git would read it as a path)"
+        raise ValueError(msg)
+    return text
 
 
 def _ref(value: GitRef, what: str) -> str:

@@ -38,6 +38,7 @@ class PathRule(enum.StrEnum):
     RELATIVE = "must be absolute (pass allow_relative=True to accept a relative path)"
     UNENCODABLE = "must be encodable with the file-system encoding"
     TOO_LONG = f"must be shorter than PATH_MAX ({PATH_MAX} bytes)"
+    ESCAPE = "a joined part must be relative and stay below its base"
 
 
 class RefRule(enum.StrEnum):
@@ -171,11 +172,22 @@ class SafePath:
         return self._absolute
 
     def __truediv__(self, other: str | os.PathLike[str]) -> SafePath:
-        """Join ``other`` on (as ``posixpath.join`` does) and validate the result.
+        """Join the relative path ``other`` below this one and validate the result.
 
         The result may be relative only if ``self`` is.
+
+        Raises
+        ------
+        InvalidPathError
+            When ``other`` is absolute or has a ``..`` segment: a join never
+            leaves its base.
         """
-        return SafePath(posixpath.join(self._value, _path_text(other)), allow_relative=not self._absolute)
+        part = _path_text(other)
+        if part.startswith("/"):
+            raise InvalidPathError(part, PathRule.ESCAPE, f"joining {self._value!r}")
+        if ".." in part.split("/"):
+            raise InvalidPathError(part, PathRule.PARENT, f"joining {self._value!r}")
+        return SafePath(posixpath.join(self._value, part), allow_relative=not self._absolute)
 
     def __fspath__(self) -> str:
         """The path's text, for ``os.fspath`` and ``open``."""

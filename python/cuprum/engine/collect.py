@@ -59,6 +59,7 @@ def build_result(sup: Supervisor) -> Result:
             ok_codes=stage.spec.ok_codes,
             executable=stage.executable,
             shown=stage.shown,
+            redact=stage.events.redact,
         )
         for stage in plan.stages
     )
@@ -104,7 +105,7 @@ async def emit_exits(sup: Supervisor, error: BaseException | None = None) -> Non
             continue
         outcome = sup.outcome(stage.index)
         message = None
-        if error is not None and outcome in (ExecOutcome.FAILED, ExecOutcome.TERMINATED):
+        if error is not None:  # the run failed (a decoding error, a raising sink): every stage did
             outcome = ExecOutcome.FAILED
             message = f"{type(error).__name__}: {error}"
         ended = sup.exited_at[stage.index] or now
