@@ -80,6 +80,9 @@ class CommandResult(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12, see
     """The command line as the redactor rendered it (for ``repr``)."""
     redact: Callable[[str], str] = dataclasses.field(default=_unchanged, compare=False)
     """The scope's redaction, applied to output shown by ``repr``."""
+    substitutions: tuple[object, ...] = ()
+    """The results of the commands passed to this one as arguments (``/dev/fd/N``),
+    in argument order (or the exception a substituted run raised)."""
 
     @property
     def ok(self) -> bool:

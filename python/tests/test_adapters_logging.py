@@ -199,7 +199,7 @@ def test_a_program_that_cannot_start_is_logged_with_its_error(caplog: pytest.Log
     error = fields(exit_)["error"]
     assert isinstance(error, str)
     assert error.startswith("ProgramNotFoundError")
-    assert "could not start: FileNotFoundError" in exit_.getMessage()
+    assert "could not start: ProgramNotFoundError" in exit_.getMessage()
 
 
 def test_a_disabled_logger_gets_nothing(caplog: pytest.LogCaptureFixture) -> None:

@@ -31,7 +31,7 @@ def _outputs(sup: Supervisor) -> tuple[str | bytes | None, list[str | bytes | No
     if sup.stdout_sink is not None and plan.capture:
         stdout = sup.stdout_sink.value(cut_short=cut_short)
     stderrs = [
-        sink.value(cut_short=cut_short) if sink is not None and plan.request.output.capture else None
+        sink.value(cut_short=cut_short) if sink is not None and plan.capture_stderr else None
         for sink in sup.stderr_sinks
     ]
     return stdout, stderrs

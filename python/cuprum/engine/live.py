@@ -11,12 +11,14 @@ and reaps it, shielded from cancellation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from cuprum._typing import OutT
 from cuprum.engine.collect import build_result, check_failure, emit_exits, timeout_error
 from cuprum.engine.plan import prepare
 from cuprum.engine.streams import LiveStdin, LiveStream, check_open
+from cuprum.engine.substitution import Substitutions
 from cuprum.engine.supervisor import Supervisor
 from cuprum.errors import LiveProcessError, TimeoutExpired
 from cuprum.events import ExecOutcome, ExecPhase
@@ -44,7 +46,7 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
     moved per hop so far, for progress), ``returncodes`` and ``wait()``.
     """
 
-    __slots__ = ("_plan", "_request", "_result", "_runnable", "_state", "_supervisor")
+    __slots__ = ("_plan", "_request", "_result", "_runnable", "_state", "_substitutions", "_supervisor")
 
     def __init__(self, runnable: SafeCmd | Pipeline, request: RunRequest) -> None:
         self._runnable = runnable
@@ -53,6 +55,7 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         self._plan: Plan | None = None
         self._supervisor: Supervisor | None = None
         self._result: Result | None = None
+        self._substitutions = Substitutions()
 
     # -- the block --------------------------------------------------------------
 
@@ -76,12 +79,19 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
             await self._expired_before_start(plan)
         for stage in plan.stages:
             await run_before_hooks(plan.scope.before_hooks, stage.cmd)
-        supervisor = self._supervisor = Supervisor(plan)
+        try:
+            await self._substitutions.start(plan)
+        except BaseException as error:
+            await run_to_completion(self._substitutions.abandon(type(error), error, error.__traceback__))
+            raise
+        supervisor = self._supervisor = Supervisor(plan, self._substitutions)
         try:
             supervisor.spawn()
-        except BaseException as error:
+        except BaseException:
             await run_to_completion(self._abandon(ExecOutcome.FAILED, None))
             raise
+        finally:
+            self._substitutions.close_read_ends()
         try:
             for stage in plan.stages:
                 await stage.events.emit(ExecPhase.START)
@@ -124,6 +134,7 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         self._state = "ending"
         await supervisor.teardown(ending)
         supervisor.close()
+        await self._substitutions.abandon(None, None, None)
         await emit_exits(supervisor, error)
 
     # -- inside the block ---------------------------------------------------------
@@ -200,7 +211,13 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
             await run_to_completion(self._abandon(ExecOutcome.CANCELLED if _is_cancel(error) else ExecOutcome.FAILED, None))
             raise
         self._state = "done"
-        result = await run_to_completion(self._conclude(supervisor))
+        try:
+            result = await run_to_completion(self._conclude(supervisor))
+        except BaseException:
+            await run_to_completion(self._substitutions.abandon(None, None, None))
+            raise
+        if self._substitutions:
+            result = _attach(result, await run_to_completion(self._substitutions.finish()))
         self._result = result
         plan = supervisor.plan
         for stage, stage_result in zip(plan.stages, _stage_results(result), strict=True):
@@ -230,6 +247,19 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         """Refuse ``await cmd.start()``: a live process needs ``async with``."""
         msg = "use `async with cmd.start() as proc:` (a live process must be closed by its block)"
         raise LiveProcessError(msg)
+
+
+def _attach(result: Result, substituted: dict[int, tuple[object, ...]]) -> Result:
+    """``result`` with each stage's substituted results attached."""
+    from cuprum.result import PipelineResult  # noqa: PLC0415
+
+    if isinstance(result, PipelineResult):
+        stages = tuple(
+            dataclasses.replace(stage, substitutions=substituted.get(index, ()))
+            for index, stage in enumerate(result.stages)
+        )
+        return dataclasses.replace(result, stages=stages)  # pyright: ignore[reportArgumentType, reportUnknownVariableType]
+    return dataclasses.replace(result, substitutions=substituted.get(0, ()))
 
 
 def _is_cancel(error: BaseException | None) -> bool:

@@ -74,6 +74,9 @@ class Plan:
     encoding: str
     errors: str
     capture: bool
+    """Whether the last stage's stdout is captured."""
+    capture_stderr: bool
+    """Whether the stages' stderr is captured."""
     echo: bool
     stdout_sink: TextIO
     stderr_sink: TextIO
@@ -105,7 +108,7 @@ class Plan:
     @property
     def reads_stderr(self) -> bool:
         """Whether the parent reads the stages' stderr."""
-        return self.capture or self.echo or self.observed
+        return self.capture_stderr or self.echo or self.observed
 
 
 def _check_allowed(scope: ScopeState, spec: CommandSpec) -> None:
@@ -131,6 +134,8 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     specs = tuple(spec_of(cmd) for cmd in cmds)
     for spec in specs:
         _check_allowed(scope, spec)
+        for substitution in spec.substitutions:
+            check_runnable(substitution.source)
     backend = resolve_stream_backend()
     context = request.context
     output = request.output
@@ -206,6 +211,7 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         encoding=encoding,
         errors=errors,
         capture=capture,
+        capture_stderr=output.capture and output.stderr is None,
         echo=echo,
         stdout_sink=context.stdout_sink or sys.stdout,
         stderr_sink=context.stderr_sink or sys.stderr,

@@ -23,6 +23,12 @@ def _usable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
+def _not_found(message: str, program: str) -> ProgramNotFoundError:
+    error = ProgramNotFoundError(errno.ENOENT, message)
+    error.filename = program
+    return error
+
+
 def resolve_executable(program: str) -> str:
     """The absolute path ``program`` runs as.
 
@@ -40,8 +46,7 @@ def resolve_executable(program: str) -> str:
         if os.path.isfile(program):
             msg = f"program {program!r} is not executable"
             raise PermissionError(errno.EACCES, msg, program)
-        msg = f"program {program!r} is not an executable file"
-        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+        raise _not_found(f"program {program!r} does not exist", program)
     search = os.environ.get("PATH", os.defpath)
     key = (program, search)
     cached = _cache.get(key)
@@ -49,8 +54,7 @@ def resolve_executable(program: str) -> str:
         return cached
     found = shutil.which(program, path=search)
     if found is None:
-        msg = f"program {program!r} was not found on this process's PATH"
-        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+        raise _not_found(f"program {program!r} was not found on this process's PATH", program)
     executable = os.path.abspath(found)
     # A relative PATH entry depends on the working directory: never cache it.
     if all(entry.startswith("/") for entry in search.split(os.pathsep)):

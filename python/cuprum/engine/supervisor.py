@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from cuprum.pumps import Pump
 
     from cuprum.engine.plan import Plan
+    from cuprum.engine.substitution import Substitutions
     from cuprum.pumps import Hop, HopOutcome
 
 STREAM_GRACE: Final = 0.25
@@ -47,8 +48,9 @@ STREAM_GRACE: Final = 0.25
 class Supervisor:
     """Everything one run has started, and the rules for ending it."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, substitutions: Substitutions | None = None) -> None:
         self.plan = plan
+        self._substitutions = substitutions
         self.loop = asyncio.get_running_loop()
         count = len(plan.stages)
         self.children: list[Child | None] = [None] * count
@@ -92,15 +94,16 @@ class Supervisor:
             self._timers.append(self.loop.call_later(plan.timeout, self._expire))
         for stage, fds in zip(plan.stages, plumbing.stages, strict=True):
             try:
+                subs = self._substitutions
                 child = spawn(
                     stage.executable,
-                    stage.spec.argv,
+                    subs.argv(stage.index, stage.spec.argv) if subs else stage.spec.argv,
                     env=plan.env,
                     cwd=plan.cwd,
                     stdin=fds.stdin,
                     stdout=fds.stdout,
                     stderr=fds.stderr,
-                    pass_fds=plan.request.context.pass_fds,
+                    pass_fds=plan.request.context.pass_fds + (subs.pass_fds(stage.index) if subs else ()),
                     loop=self.loop,
                 )
             except OSError as error:
@@ -143,7 +146,7 @@ class Supervisor:
         plan = self.plan
         return OutputSink(
             phase=phase,
-            capture=plan.capture if phase is ExecPhase.STDOUT else plan.reads_stderr and plan.request.output.capture,
+            capture=plan.capture if phase is ExecPhase.STDOUT else plan.capture_stderr,
             text=plan.text,
             encoding=plan.encoding,
             errors=plan.errors,
