@@ -56,6 +56,10 @@ class OwnedFd:
 
 
 def owned_pipe() -> tuple[OwnedFd, OwnedFd]:
-    """A close-on-exec pipe as (read end, write end)."""
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    """A close-on-exec pipe as (read end, write end).
+
+    ``os.pipe`` makes both ends non-inheritable on every platform (with
+    ``pipe2(O_CLOEXEC)`` where it exists, atomically).
+    """
+    read_fd, write_fd = os.pipe()
     return OwnedFd(read_fd), OwnedFd(write_fd)
