@@ -45,8 +45,7 @@ def check_program_name(program: str) -> None:
         raise ValueError(msg)
     if "/" in program and not program.startswith("/"):
         msg = (
-            f"program {program!r} is a relative path: use a bare name (looked up on PATH) "
-            "or an absolute path"
+            f"program {program!r} is a relative path: use a bare name (looked up on PATH) or an absolute path"
         )
         raise ValueError(msg)
 

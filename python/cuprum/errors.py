@@ -113,7 +113,9 @@ class CommandFailed(CuprumError, subprocess.CalledProcessError):  # noqa: N818 (
     """
 
     def __init__(self, result: CommandResult[str] | CommandResult[bytes], *, shown: str) -> None:
-        subprocess.CalledProcessError.__init__(self, result.exit_code, result.argv, result.stdout, result.stderr)
+        subprocess.CalledProcessError.__init__(
+            self, result.exit_code, result.argv, result.stdout, result.stderr
+        )
         self.result = result
         self.args = (shown,)
 

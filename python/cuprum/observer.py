@@ -26,7 +26,7 @@ from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from cuprum.events import AsyncObserveHook, SyncObserveHook, Tags
+    from cuprum.events import AsyncObserveHook, SyncObserveHook
     from cuprum.redaction import Redactor
     from cuprum.scope import ScopeState
 
@@ -88,39 +88,39 @@ class EventSource:
     def __init__(
         self,
         scope: ScopeState,
+        fields: ExecEvent,
         *,
-        exec_id: str,
-        program: str,
-        argv: tuple[str, ...],
         argvs: Sequence[tuple[str, ...]],
-        cwd: str | None,
-        tags: Tags,
-        stage: int | None,
-        executable: str,
-        project: str,
-        capture: bool,
-        echo: bool,
-        env_names: tuple[str, ...],
         budget: DeliveryBudget,
     ) -> None:
+        """Prepare the events of one process.
+
+        Parameters
+        ----------
+        scope
+            Whose observers and redactors apply.
+        fields
+            The fields every event of the process shares (phase, timestamp
+            and the per-event fields are replaced event by event).
+        argvs
+            Every command line of the run, to learn secrets from.
+        budget
+            The run's delivery budget.
+        """
         self._sync: tuple[SyncObserveHook, ...] = scope.sync_observers
         self._async: tuple[AsyncObserveHook, ...] = scope.async_observers
         self.observed = scope.observed
         self.pid: int | None = None
         self._budget = budget
         self._redactors: tuple[Redactor, ...] = scope.redactors
+        argv = fields.argv
         others = tuple(other for other in argvs if other is not argv)
         self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others)
+        self._fields: ExecEvent | None = None
         if self.observed:
-            template = ExecEvent(
-                ExecPhase.PLAN, exec_id, program, argv, cwd, None, 0.0, None, None, None, tags, stage,
-                executable=executable, project=project, capture=capture, echo=echo, env_names=env_names,
-            )  # fmt: skip
             for redactor in self._redactors:
-                template = redactor.redact_event(template, argvs=others)
-            self._fields = template
-        else:
-            self._fields = None
+                fields = redactor.redact_event(fields, argvs=others)
+            self._fields = fields
 
     def redact(self, text: str) -> str:
         """``text`` through the scope's redactors, with this run's learnt secrets."""
@@ -153,8 +153,10 @@ class EventSource:
         if pending is not None:
             await pending
 
-    def emit_lines(self, phase: ExecPhase, lines: Sequence[str], last_newline: bool) -> Awaitable[None] | None:  # noqa: FBT001
-        """Deliver one ``stdout``/``stderr`` event per line (the hot path).
+    def emit_lines(
+        self, phase: ExecPhase, lines: Sequence[str], *, last_newline: bool
+    ) -> Awaitable[None] | None:
+        r"""Deliver one ``stdout``/``stderr`` event per line (the hot path).
 
         ``last_newline`` says whether the last of ``lines`` ended with
         ``\\n`` (every other one did). Returns an awaitable when ``async``
@@ -202,7 +204,11 @@ class EventSource:
         if remaining is not None and remaining <= 0:
             if awaitable is not None and inspect.iscoroutine(awaitable):
                 awaitable.close()
-            logger.warning("observer skipped on %s event of %s: the run's teardown budget is spent", event.phase.value, event.program)
+            logger.warning(
+                "observer skipped on %s event of %s: the run's teardown budget is spent",
+                event.phase.value,
+                event.program,
+            )
             return
         try:
             target = awaitable if awaitable is not None else hook(event)  # pyright: ignore[reportOptionalCall]

@@ -102,35 +102,45 @@ def check_target(target: object, what: str, *, allow_stdout: bool = False) -> ob
         For a negative descriptor, a closed file object, ``STDOUT`` for
         stdout, or ``PIPE``.
     """
-    if isinstance(target, int) and not isinstance(target, bool) and target in _SUBPROCESS_CONSTANTS:
-        target = _SUBPROCESS_CONSTANTS[target]
-    if isinstance(target, Stream):
-        if target is Stream.STDOUT and not allow_stdout:
-            msg = f"{what}: STDOUT is only meaningful for stderr"
-            raise ValueError(msg)
-        if target is Stream.PIPE:
-            msg = f"{what}: PIPE is the default (capture); leave it unset"
-            raise ValueError(msg)
-        return target
     if isinstance(target, bool):
         msg = f"{what} must be a redirect target, not a bool"
         raise TypeError(msg)
     if isinstance(target, int):
-        if target < 0:
-            msg = f"{what}: a file descriptor must be >= 0, not {target}"
-            raise ValueError(msg)
-        return target
-    if isinstance(target, Append):
-        return target
+        return _check_number(_SUBPROCESS_CONSTANTS.get(target, target), what, allow_stdout=allow_stdout)
+    if isinstance(target, Stream):
+        return _check_number(target, what, allow_stdout=allow_stdout)
+    if isinstance(target, io.IOBase):
+        return _check_file_object(target, what)
+    if not isinstance(target, Append):
+        _check_path(target, what)
+    return target
+
+
+def _check_number(target: int | Stream, what: str, *, allow_stdout: bool) -> int | Stream:
+    if isinstance(target, int) and target < 0:
+        msg = f"{what}: a file descriptor must be >= 0, not {target}"
+        raise ValueError(msg)
+    if target is Stream.STDOUT and not allow_stdout:
+        msg = f"{what}: STDOUT is only meaningful for stderr"
+        raise ValueError(msg)
+    if target is Stream.PIPE:
+        msg = f"{what}: PIPE is the default (capture); leave it unset"
+        raise ValueError(msg)
+    return target
+
+
+def _check_file_object(target: io.IOBase, what: str) -> io.IOBase:
     if isinstance(target, io.TextIOBase):
         msg = f"{what}: a text-mode file object; open the file in binary mode ('wb') or pass its .buffer"
         raise TypeError(msg)
-    if isinstance(target, io.IOBase):
-        if target.closed:
-            msg = f"{what}: the file object is closed"
-            raise ValueError(msg)
-        return target
-    _check_path(target, what)
+    if target.closed:
+        msg = f"{what}: the file object is closed"
+        raise ValueError(msg)
+    try:
+        target.fileno()
+    except (OSError, ValueError):
+        msg = f"{what}: {type(target).__name__} has no file descriptor; capture the output instead"
+        raise TypeError(msg) from None
     return target
 
 
@@ -268,6 +278,27 @@ def _check_seconds(value: object, what: str, *, allow_zero: bool) -> None:
         raise ValueError(msg)
 
 
+def _string_mapping(value: object, what: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        msg = f"{what} must be a mapping of str to str"
+        raise TypeError(msg)
+    mapping: dict[object, object] = dict(value)  # pyright: ignore[reportUnknownArgumentType]
+    if not all(isinstance(key, str) and isinstance(item, str) for key, item in mapping.items()):
+        msg = f"{what} must be a mapping of str to str"
+        raise TypeError(msg)
+    return mapping  # pyright: ignore[reportReturnType]
+
+
+def _check_directory(cwd: object, what: str) -> None:
+    if not isinstance(cwd, str | os.PathLike):
+        msg = f"{what} must be a path, not {type(cwd).__name__}"
+        raise TypeError(msg)
+    text = os.fspath(cwd)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    if not isinstance(text, str) or not text or "\0" in text:
+        msg = f"{what}: invalid directory {text!r}"
+        raise ValueError(msg)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ExecutionContext:
     """Where and how a command runs.
@@ -317,29 +348,17 @@ class ExecutionContext:
         if not math.isfinite(self.cancel_grace):
             msg = f"ExecutionContext.cancel_grace must be finite, not {self.cancel_grace!r}"
             raise ValueError(msg)
-        if not isinstance(self.tags, Mapping):
-            msg = "ExecutionContext.tags must be a mapping of str to str"
-            raise TypeError(msg)
-        tags = dict(self.tags)
-        for key, value in tags.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                msg = "ExecutionContext.tags must be a mapping of str to str"
-                raise TypeError(msg)
-        object.__setattr__(self, "tags", MappingProxyType(tags))
+        object.__setattr__(
+            self, "tags", MappingProxyType(_string_mapping(self.tags, "ExecutionContext.tags"))
+        )
         if self.env is not None:
             if not isinstance(self.env, Mapping):
                 msg = "ExecutionContext.env must be a mapping of str to str"
                 raise TypeError(msg)
-            object.__setattr__(self, "env", MappingProxyType(validate_overlay(self.env, "ExecutionContext.env")))
+            env = validate_overlay(self.env, "ExecutionContext.env")
+            object.__setattr__(self, "env", MappingProxyType(env))
         if self.cwd is not None:
-            cwd = self.cwd
-            if not isinstance(cwd, str | os.PathLike):
-                msg = f"ExecutionContext.cwd must be a path, not {type(cwd).__name__}"
-                raise TypeError(msg)
-            text = os.fspath(cwd)
-            if not isinstance(text, str) or not text or "\0" in text:
-                msg = f"ExecutionContext.cwd: invalid directory {text!r}"
-                raise ValueError(msg)
+            _check_directory(self.cwd, "ExecutionContext.cwd")
         check_encoding(self.encoding, self.errors, "ExecutionContext")
         for sink in (self.stdout_sink, self.stderr_sink):
             if sink is not None and not callable(getattr(sink, "write", None)):
@@ -436,10 +455,7 @@ def check_stdin(stdin: object, *, live: bool) -> StdinSource | None:
         raise ValueError(msg)
     if stdin in (Stream.DEVNULL, Stream.INHERIT, Stream.PIPE):
         return stdin  # pyright: ignore[reportReturnType]
-    if isinstance(stdin, Stream):
-        msg = f"stdin cannot be {stdin!r}"
-        raise ValueError(msg)
-    msg = f"stdin must be a StdinInput, DEVNULL, INHERIT or PIPE, not {type(stdin).__name__}"
+    msg = f"stdin must be a StdinInput, DEVNULL, INHERIT or PIPE, not {stdin!r}"
     raise TypeError(msg)
 
 

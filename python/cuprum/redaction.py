@@ -239,14 +239,10 @@ class Redactor:
                 found.append(element)
                 hide_next = False
                 continue
-            name, equals, value = element.partition("=")
-            if name in self._options:
-                if equals:
-                    found.append(value)
-                    continue
-                hide_next = True
-            elif element[:2] in self._short_options and len(element) > 2:  # noqa: PLR2004
-                found.append(element[2:])
+            value, hide_next = self._option_value(element)
+            if value is not None:
+                found.append(value)
+                continue
             for pattern in self._patterns:
                 for match in pattern.finditer(element):
                     found.extend(element[start:end] for start, end in _hidden_spans(match))
@@ -257,6 +253,15 @@ class Redactor:
             self._learnt.clear()
         self._learnt[key] = learnt
         return learnt
+
+    def _option_value(self, element: str) -> tuple[str | None, bool]:
+        """A secret option's value inside ``element``, and whether the next element is one."""
+        name, equals, value = element.partition("=")
+        if name in self._options:
+            return (value, False) if equals else (None, True)
+        if element[:2] in self._short_options and len(element) > 2:  # noqa: PLR2004
+            return element[2:], False
+        return None, False
 
     def _redact(self, text: str, secrets: frozenset[str]) -> str:
         spans: list[tuple[int, int]] = []

@@ -33,15 +33,19 @@ def _abbreviated(output: str | bytes | None, redact: Callable[[str], str]) -> st
     if output is None:
         return "None"
     if isinstance(output, str):
-        shown = repr(output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2])
+        shown = repr(
+            output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2]
+        )
     else:
-        shown = repr(output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2])
+        shown = repr(
+            output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2]
+        )
     shown = redact(shown)
     if len(output) <= _output_repr.maxstring:
         return shown
     keep = _output_repr.maxstring // 2
     unit = "chars" if isinstance(output, str) else "bytes"
-    return f"{shown[:keep]}...{shown[-keep // 2:]} ({len(output)} {unit})"
+    return f"{shown[:keep]}...{shown[-keep // 2 :]} ({len(output)} {unit})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)

@@ -122,7 +122,9 @@ class Runnable:
     def start(
         self, *, output: RunOutputOptions[str] | RunOutputOptions[bytes] | None = None, **options: object
     ) -> object:
-        """A live process, started by ``async with``::
+        """Return a live process, started by ``async with``.
+
+        For example::
 
             async with cmd.start() as proc:
                 async for line in proc.stdout:

@@ -141,7 +141,8 @@ class CommandBuilder:
         split = positionals.index("--") if "--" in positionals else len(positionals)
         if flags and split < len(positionals):
             substitutions = [
-                sub._replace(index=sub.index + len(flags)) if sub.index > split else sub for sub in substitutions
+                sub._replace(index=sub.index + len(flags)) if sub.index > split else sub
+                for sub in substitutions
             ]
         argv = (self._program, *positionals[:split], *flags, *positionals[split:])
         return issue(
@@ -270,11 +271,8 @@ def register(
     except UnknownProgramError:
         if strict:
             raise
-        warnings.warn(
-            f"sh.register({name!r}, {program!r}): the program is not in the catalogue; sh.{name} stays undefined",
-            SugarWarning,
-            stacklevel=2,
-        )
+        message = f"sh.register({name!r}, {program!r}): not in the catalogue; sh.{name} stays undefined"
+        warnings.warn(message, SugarWarning, stacklevel=2)
         return SugarRegistration(name, None)
     with _SUGAR_LOCK:
         _SUGAR[name] = builder
@@ -292,7 +290,9 @@ def __getattr__(name: str) -> CommandBuilder:
     with _SUGAR_LOCK:
         builder = _SUGAR.get(name)
     if builder is None:
-        msg = f"module 'cuprum.sh' has no attribute {name!r} (register it with sh.register({name!r}, PROGRAM))"
+        msg = (
+            f"module 'cuprum.sh' has no attribute {name!r} (register it with sh.register({name!r}, PROGRAM))"
+        )
         raise AttributeError(msg)
     return builder
 

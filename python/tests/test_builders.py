@@ -7,7 +7,6 @@ built, not when it is spawned.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pathlib
 import shlex

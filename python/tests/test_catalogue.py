@@ -342,7 +342,9 @@ def test_exported_constants_match_the_default_catalogue() -> None:
     exported = {
         name: getattr(cuprum, name)
         for name in cuprum.__all__
-        if name.isupper() and name != "DEFAULT_CATALOGUE" and not isinstance(getattr(cuprum, name), cuprum.Stream)
+        if name.isupper()
+        and name != "DEFAULT_CATALOGUE"
+        and not isinstance(getattr(cuprum, name), cuprum.Stream)
     }
     assert exported
     for name, program in exported.items():

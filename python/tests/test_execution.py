@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 import pytest
-from support import PYTHON, SH, group_alive, kill_group_quietly, no_fd_leak, py, shell, wait_until
+from support import SH, group_alive, kill_group_quietly, no_fd_leak, py, shell, wait_until
 
 import cuprum
 from cuprum import (

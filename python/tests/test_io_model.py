@@ -4,13 +4,9 @@ stdin from files and streams, accepted exit codes, natural flags."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import os
-import signal
 import subprocess
-import sys
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -87,7 +83,7 @@ def test_an_endless_command_streams_in_bounded_memory_and_leaving_reaps_it() -> 
                 if count == 200_000:
                     break
             pid = proc.pid
-            buffered = proc.stdout._size  # noqa: SLF001 (checking the bound)
+            buffered = proc.stdout._size
             assert buffered <= 2 * 1024 * 1024
         return pid
 
@@ -220,7 +216,12 @@ def test_bytes_mode_is_exact_for_any_payload_and_chunking(payload: bytes, chunk:
 
 
 @settings(max_examples=25)
-@given(st.lists(st.text(alphabet=st.characters(exclude_characters="\n", exclude_categories=("Cs",))), max_size=30), st.booleans())
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(exclude_characters="\n", exclude_categories=("Cs",))), max_size=30
+    ),
+    st.booleans(),
+)
 def test_streamed_lines_are_the_captured_lines(lines: list[str], final_newline: bool) -> None:
     text = "\n".join(lines) + ("\n" if final_newline and lines else "")
 
@@ -317,7 +318,9 @@ def test_stderr_visible_while_stdout_is_captured(capfd: pytest.CaptureFixture[st
         (lambda tmp: RunOutputOptions(stdout=io.BytesIO()), TypeError),
     ],
 )
-def test_bad_redirects_fail_before_anything_starts(tmp_path: Path, make: object, error: type[Exception]) -> None:
+def test_bad_redirects_fail_before_anything_starts(
+    tmp_path: Path, make: object, error: type[Exception]
+) -> None:
     calls: list[object] = []
     with no_fd_leak(), cuprum.before(calls.append), pytest.raises(error):
         options = make(tmp_path)  # pyright: ignore[reportCallIssue, reportOperatorIssue]
@@ -387,7 +390,10 @@ def test_ok_codes_decide_ok_check_and_the_pipeline_policy() -> None:
         (sh.make(ECHO)("hay") | sh.make(GREP)("needle")).run_sync(check=True)
 
 
-@pytest.mark.parametrize(("codes", "error"), [((), ValueError), ((256,), ValueError), ((-1,), ValueError), (("1",), TypeError), ((True,), TypeError)])
+@pytest.mark.parametrize(
+    ("codes", "error"),
+    [((), ValueError), ((256,), ValueError), ((-1,), ValueError), (("1",), TypeError), ((True,), TypeError)],
+)
 def test_bad_ok_codes_are_refused(codes: tuple[object, ...], error: type[Exception]) -> None:
     with pytest.raises(error):
         sh.make(GREP)("x").with_ok_codes(*codes)  # pyright: ignore[reportArgumentType]

@@ -23,7 +23,6 @@ import support
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cuprum.engine import supervisor
 from cuprum import (
     CAT,
     HEAD,
@@ -35,6 +34,7 @@ from cuprum import (
     resolve_stream_backend,
     sh,
 )
+from cuprum.engine import supervisor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

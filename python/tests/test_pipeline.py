@@ -40,13 +40,13 @@ from cuprum import (
     PipelineFailed,
     RunOutputOptions,
     SafeCmd,
+    ScopeConfig,
     StdinInput,
     StreamBackend,
     TimeoutExpired,
     before,
     observe,
     resolve_stream_backend,
-    ScopeConfig,
     scoped,
     sh,
     stream_backend,
@@ -492,7 +492,11 @@ def test_check_passes_a_pipeline_that_succeeds_or_ends_early() -> None:
 
 def test_forbidden_stage_stops_the_run_before_anything_starts(recorder: Recorder) -> None:
     calls: list[SafeCmd] = []
-    with scoped(ScopeConfig(allowlist={CAT, ECHO})), before(calls.append), pytest.raises(ForbiddenProgramError):
+    with (
+        scoped(ScopeConfig(allowlist={CAT, ECHO})),
+        before(calls.append),
+        pytest.raises(ForbiddenProgramError),
+    ):
         run(echo("x") | cat() | head("-n", "1"))
     assert calls == []
     assert ExecPhase.START not in recorder.phases()

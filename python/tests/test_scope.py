@@ -45,6 +45,7 @@ from cuprum import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
+
 def narrow(*programs: Program) -> ScopeHandle:
     """A layer that narrows the allowlist to ``programs`` (``allow()`` extends instead)."""
     return scoped(ScopeConfig(allowlist=programs))
@@ -73,9 +74,9 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     calls: list[tuple[str, ...]] = []
     real_spawn = cuprum.engine.supervisor.spawn
 
-    def spy(executable: str, argv: tuple[str, ...], **kwargs: object) -> object:
+    def spy(executable: str, argv: tuple[str, ...], *args: object, **kwargs: object) -> object:
         calls.append(tuple(argv))
-        return real_spawn(executable, argv, **kwargs)  # pyright: ignore[reportArgumentType]
+        return real_spawn(executable, argv, *args, **kwargs)  # pyright: ignore[reportArgumentType]
 
     monkeypatch.setattr(cuprum.engine.supervisor, "spawn", spy)
     return calls
@@ -281,7 +282,10 @@ def test_invalid_scope_timeout_fails_on_entry(timeout: object, error: type[Excep
 
 def test_invalid_explicit_timeout_fails_before_anything_runs(spawned: list[tuple[str, ...]]) -> None:
     calls: list[SafeCmd] = []
-    with before(calls.append), pytest.raises(ValueError, match="timeout must be a number of seconds, not NaN"):
+    with (
+        before(calls.append),
+        pytest.raises(ValueError, match="timeout must be a number of seconds, not NaN"),
+    ):
         shell_cmd().run_sync(timeout=math.nan)
     assert calls == []
     assert spawned == []

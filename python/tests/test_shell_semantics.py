@@ -15,13 +15,27 @@ import signal
 import pytest
 from support import TEST_CATALOGUE, py, shell
 
-from cuprum import CAT, HEAD, SEQ, ExecutionContext, Pipeline, Program, ProjectSettings, ScopeConfig, scoped, sh
+from cuprum import (
+    CAT,
+    HEAD,
+    SEQ,
+    ExecutionContext,
+    Pipeline,
+    Program,
+    ProjectSettings,
+    ScopeConfig,
+    scoped,
+    sh,
+)
 
 BASH = shutil.which("bash")
 RUNS = 100
 
 CASES: dict[str, tuple[str, Pipeline]] = {
-    "failing producer": ("sh -c 'echo partial; exit 2' | cat", shell("echo partial; exit 2") | sh.make(CAT)()),
+    "failing producer": (
+        "sh -c 'echo partial; exit 2' | cat",
+        shell("echo partial; exit 2") | sh.make(CAT)(),
+    ),
     "failing consumer": (
         "seq 1 10 | sh -c 'head -n 3; exit 3'",
         sh.make(SEQ)(1, 10) | shell("head -n 3; exit 3"),

@@ -15,17 +15,12 @@ import logging
 import math
 import os
 import pickle
-import signal
 import stat
-import sys
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 from support import (
-    PYTHON,
-    SH,
-    TEST_CATALOGUE,
     group_alive,
     kill_group_quietly,
     no_fd_leak,
@@ -50,7 +45,6 @@ from cuprum import (
     Pipeline,
     PipelineFailed,
     Program,
-    ProgramCatalogue,
     ProjectSettings,
     Redactor,
     SafeCmd,

@@ -136,19 +136,17 @@ class Child:
 def spawn(
     executable: str,
     argv: Sequence[str],
+    stdio: tuple[int | None, int | None, int | None],
     *,
     env: Mapping[str, str] | None,
     cwd: str | None,
-    stdin: int | None,
-    stdout: int | None,
-    stderr: int | None,
     pass_fds: Sequence[int],
     loop: asyncio.AbstractEventLoop,
 ) -> Child:
     """Start ``executable`` with ``argv`` as the leader of a new process group.
 
-    The stdio arguments are descriptors (or ``subprocess.DEVNULL`` /
-    ``subprocess.STDOUT``, or ``None`` to inherit). Every other descriptor
+    ``stdio`` is (stdin, stdout, stderr), each a descriptor (or
+    ``subprocess.DEVNULL`` / ``subprocess.STDOUT``, or ``None`` to inherit). Every other descriptor
     is closed in the child but ``pass_fds``. Signal dispositions are reset
     as ``subprocess`` does (SIGPIPE is default again in the child).
 
@@ -157,7 +155,8 @@ def spawn(
     OSError
         When the program or the working directory cannot be used.
     """
-    popen = subprocess.Popen(  # noqa: S603 (argv only, never a shell)
+    stdin, stdout, stderr = stdio
+    popen = subprocess.Popen(
         list(argv),
         executable=executable,
         stdin=stdin,

@@ -124,9 +124,7 @@ def timeout_error(sup: Supervisor) -> TimeoutExpired:
     stdout, stderrs = _outputs(sup)
     captured = [part for part in stderrs if part is not None]
     stderr = captured[0][:0].join(captured) if captured else None  # pyright: ignore[reportArgumentType]
-    cmd = (
-        tuple(stage.spec.argv for stage in plan.stages) if plan.is_pipeline else plan.stages[0].spec.argv
-    )
+    cmd = tuple(stage.spec.argv for stage in plan.stages) if plan.is_pipeline else plan.stages[0].spec.argv
     return TimeoutExpired(cmd, plan.timeout or 0.0, stdout, stderr, shown=plan.shown)  # pyright: ignore[reportUnknownArgumentType]
 
 
@@ -138,7 +136,8 @@ def check_failure(sup: Supervisor, result: Result) -> CommandFailed | PipelineFa
     if isinstance(result, PipelineResult):
         index = result.failure_index if result.failure_index is not None else len(result.stages) - 1
         stage = result.stages[index]
-        message = f"pipeline stage {index} ({plan.stages[index].shown}) exited with {describe_exit(stage.exit_code)}"
+        shown = plan.stages[index].shown
+        message = f"pipeline stage {index} ({shown}) exited with {describe_exit(stage.exit_code)}"
         message += _tail(sup, index, stage.stderr)
         return PipelineFailed(result, shown=message)  # pyright: ignore[reportArgumentType]
     message = f"{plan.stages[0].shown} exited with {describe_exit(result.exit_code)}"

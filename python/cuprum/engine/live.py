@@ -122,8 +122,12 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         self._state = "closed"
         for stage in plan.stages:
             await stage.events.emit(ExecPhase.TIMEOUT)
-            await stage.events.emit(ExecPhase.EXIT, outcome=ExecOutcome.TIMED_OUT, error="the timeout expired before the start")
-        cmd = tuple(stage.spec.argv for stage in plan.stages) if plan.is_pipeline else plan.stages[0].spec.argv
+            await stage.events.emit(
+                ExecPhase.EXIT, outcome=ExecOutcome.TIMED_OUT, error="the timeout expired before the start"
+            )
+        cmd = (
+            tuple(stage.spec.argv for stage in plan.stages) if plan.is_pipeline else plan.stages[0].spec.argv
+        )
         raise TimeoutExpired(cmd, plan.timeout or 0.0, None, None, shown=plan.shown)
 
     async def _abandon(self, ending: ExecOutcome, error: BaseException | None) -> None:
@@ -208,7 +212,9 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         try:
             await supervisor.wait_finished()
         except BaseException as error:
-            await run_to_completion(self._abandon(ExecOutcome.CANCELLED if _is_cancel(error) else ExecOutcome.FAILED, None))
+            await run_to_completion(
+                self._abandon(ExecOutcome.CANCELLED if _is_cancel(error) else ExecOutcome.FAILED, None)
+            )
             raise
         self._state = "done"
         try:

@@ -23,6 +23,7 @@ import errno
 import os
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cuprum.command import SafeCmd, spec_of
@@ -30,6 +31,7 @@ from cuprum.engine.resolve import resolve_executable
 from cuprum.engine.stdio import DEFAULT_HOP_BUFFER, precheck_stdin, precheck_target
 from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError
+from cuprum.events import ExecEvent, ExecPhase
 from cuprum.observer import DeliveryBudget, EventSource, new_exec_id
 from cuprum.options import StdinInput, resolve_timeout
 from cuprum.pipeline import Pipeline
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from cuprum.command import CommandSpec
+    from cuprum.events import Tags
     from cuprum.request import RunRequest
     from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
@@ -150,8 +153,8 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         except OSError as error:
             executables.append("")
             start_error = start_error or (index, error)
-    if start_error is None and cwd is not None and not os.path.isdir(cwd):
-        if os.path.exists(cwd):
+    if start_error is None and cwd is not None and not Path(cwd).is_dir():
+        if Path(cwd).exists():
             error = NotADirectoryError(errno.ENOTDIR, "the working directory is not a directory", cwd)
         else:
             error = FileNotFoundError(errno.ENOENT, "the working directory does not exist", cwd)
@@ -166,7 +169,9 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     stdin_data = stdin.encode(context.encoding, context.errors) if isinstance(stdin, StdinInput) else None
     echo = scope.echo if output.echo is None else output.echo
     capture = output.capture and output.stdout is None
-    env_names = tuple(sorted({name for overlay in (*scope.env_overlays, context.env or {}) for name in overlay}))
+    env_names = tuple(
+        sorted({name for overlay in (*scope.env_overlays, context.env or {}) for name in overlay})
+    )
     argvs = tuple(spec.argv for spec in specs)
     budget = DeliveryBudget()
     exec_id = new_exec_id()
@@ -179,18 +184,10 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
             executable=executable,
             events=EventSource(
                 scope,
-                exec_id=exec_id,
-                program=spec.program,
-                argv=spec.argv,
+                _fields(
+                    spec, exec_id, cwd, context.tags, index if is_pipeline else None, executable
+                )._replace(capture=capture, echo=echo, env_names=env_names),
                 argvs=argvs,
-                cwd=cwd,
-                tags=context.tags,
-                stage=index if is_pipeline else None,
-                executable=executable,
-                project=spec.project.name,
-                capture=capture,
-                echo=echo,
-                env_names=env_names,
                 budget=budget,
             ),
             shown=_shown(scope, spec.argv, argvs),
@@ -216,12 +213,36 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         stdout_sink=context.stdout_sink or sys.stdout,
         stderr_sink=context.stderr_sink or sys.stderr,
         stdin_data=stdin_data,
-        hop_buffer_size=(policy.hop_buffer_size if policy else None) or scope.hop_buffer_size or DEFAULT_HOP_BUFFER,
+        hop_buffer_size=(policy.hop_buffer_size if policy else None)
+        or scope.hop_buffer_size
+        or DEFAULT_HOP_BUFFER,
         fail_fast=policy.fail_fast if policy else False,
         zero_copy=policy.zero_copy if policy else False,
         budget=budget,
         exec_id=exec_id,
         start_error=start_error,
+    )
+
+
+def _fields(
+    spec: CommandSpec, exec_id: str, cwd: str | None, tags: Tags, stage: int | None, executable: str
+) -> ExecEvent:
+    """What every event of one process shares."""
+    return ExecEvent(
+        ExecPhase.PLAN,
+        exec_id,
+        spec.program,
+        spec.argv,
+        cwd,
+        None,
+        0.0,
+        None,
+        None,
+        None,
+        tags,
+        stage,
+        executable=executable,
+        project=spec.project.name,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from pathlib import Path
 
 from cuprum.errors import ProgramNotFoundError
 
@@ -20,7 +21,7 @@ _cache: dict[tuple[str, str], str] = {}
 
 
 def _usable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
+    return Path(path).is_file() and os.access(path, os.X_OK)
 
 
 def _not_found(message: str, program: str) -> ProgramNotFoundError:
@@ -43,10 +44,11 @@ def resolve_executable(program: str) -> str:
     if program.startswith("/"):
         if _usable(program):
             return program
-        if os.path.isfile(program):
+        if Path(program).is_file():
             msg = f"program {program!r} is not executable"
             raise PermissionError(errno.EACCES, msg, program)
-        raise _not_found(f"program {program!r} does not exist", program)
+        msg = f"program {program!r} does not exist"
+        raise _not_found(msg, program)
     search = os.environ.get("PATH", os.defpath)
     key = (program, search)
     cached = _cache.get(key)
@@ -54,8 +56,9 @@ def resolve_executable(program: str) -> str:
         return cached
     found = shutil.which(program, path=search)
     if found is None:
-        raise _not_found(f"program {program!r} was not found on this process's PATH", program)
-    executable = os.path.abspath(found)
+        msg = f"program {program!r} was not found on this process's PATH"
+        raise _not_found(msg, program)
+    executable = str(Path(found).absolute())
     # A relative PATH entry depends on the working directory: never cache it.
     if all(entry.startswith("/") for entry in search.split(os.pathsep)):
         if len(_cache) > 256:  # noqa: PLR2004

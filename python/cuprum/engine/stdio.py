@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import io
 import os
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from cuprum.fdio import forbid_sigpipe, write_nosigpipe
@@ -74,11 +76,10 @@ def precheck_target(target: object, what: str) -> None:
             msg = f"{what}: {type(target).__name__} has no file descriptor; capture the output instead"
             raise TypeError(msg) from None
     elif isinstance(target, os.PathLike):
-        path = os.path.abspath(os.fspath(target))  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
-        directory = os.path.dirname(path)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
-        if not os.path.isdir(directory):  # pyright: ignore[reportUnknownArgumentType]
+        directory = Path(target).absolute().parent  # pyright: ignore[reportUnknownArgumentType]
+        if not directory.is_dir():
             msg = f"{what}: no such directory"
-            raise FileNotFoundError(2, msg, directory)
+            raise FileNotFoundError(errno.ENOENT, msg, str(directory))
 
 
 def precheck_stdin(stdin: object) -> None:
@@ -86,9 +87,9 @@ def precheck_stdin(stdin: object) -> None:
     if isinstance(stdin, StdinInput):
         if stdin.path is not None:
             path = os.fspath(stdin.path)
-            if not os.path.exists(path):
+            if not Path(path).exists():
                 msg = "stdin: no such file"
-                raise FileNotFoundError(2, msg, path)
+                raise FileNotFoundError(errno.ENOENT, msg, path)
         if stdin.fd is not None:
             check_descriptor(stdin.fd, "stdin")
 
@@ -141,13 +142,16 @@ class Plumbing:
                 fd.close()
 
 
+_SPECIAL: Final[dict[Stream, ChildStdio]] = {
+    Stream.DEVNULL: subprocess.DEVNULL,
+    Stream.INHERIT: None,
+    Stream.STDOUT: subprocess.STDOUT,
+}
+
+
 def _open_target(target: object, what: str, plumbing: Plumbing) -> ChildStdio:
-    if target is Stream.DEVNULL:
-        return subprocess.DEVNULL
-    if target is Stream.INHERIT:
-        return None
-    if target is Stream.STDOUT:
-        return subprocess.STDOUT
+    if isinstance(target, Stream):
+        return _SPECIAL[target]
     if isinstance(target, int):
         check_descriptor(target, what)
         return target
@@ -167,26 +171,32 @@ def _open_target(target: object, what: str, plumbing: Plumbing) -> ChildStdio:
 
 def _stdin(plan: Plan, plumbing: Plumbing) -> ChildStdio:
     source = plan.request.stdin
-    if source is None or source is Stream.DEVNULL:
+    if source is None:
         return subprocess.DEVNULL
-    if source is Stream.INHERIT:
-        return None
     if source is Stream.PIPE:
         read_end, write_end = owned_pipe()
         plumbing.stdin_writer = plumbing.keep(write_end)
         return plumbing.give(read_end)
-    assert isinstance(source, StdinInput)  # noqa: S101 (check_stdin admits nothing else)
+    if isinstance(source, Stream):
+        return _SPECIAL[source]
     if source.fd is not None:
         check_descriptor(source.fd, "stdin")
         return source.fd
     if source.path is not None:
-        path = os.fspath(source.path)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as error:
-            msg = f"stdin: {error.strerror}"
-            raise type(error)(error.errno, msg, path) from None
-        return plumbing.give(OwnedFd(fd))
+        return _open_stdin_file(os.fspath(source.path), plumbing)
+    return _stdin_pipe(plan, plumbing)
+
+
+def _open_stdin_file(path: str, plumbing: Plumbing) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as error:
+        msg = f"stdin: {error.strerror}"
+        raise type(error)(error.errno, msg, path) from None
+    return plumbing.give(OwnedFd(fd))
+
+
+def _stdin_pipe(plan: Plan, plumbing: Plumbing) -> int:
     read_end, write_end = owned_pipe()
     plumbing.keep(write_end)
     forbid_sigpipe(write_end.fileno())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections
+import contextlib
 import os
 from typing import TYPE_CHECKING, Final, Generic
 
@@ -88,7 +89,18 @@ def decode_all(data: bytes, encoding: str, errors: str, *, cut_short: bool) -> s
 class OutputSink:
     """What happens to one output stream: capture, echo, line events, a live reader."""
 
-    __slots__ = ("_chunks", "_decoder", "_echo", "_encoding", "_errors", "_events", "_live", "_phase", "_splitter", "_text")
+    __slots__ = (
+        "_chunks",
+        "_decoder",
+        "_echo",
+        "_encoding",
+        "_errors",
+        "_events",
+        "_live",
+        "_phase",
+        "_splitter",
+        "_text",
+    )
 
     def __init__(
         self,
@@ -111,7 +123,9 @@ class OutputSink:
         self._events = events
         self._live = live
         wants_text = echo is not None or events is not None
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors if text else "replace") if wants_text else None
+        self._decoder = (
+            codecs.getincrementaldecoder(encoding)(errors if text else "replace") if wants_text else None
+        )
         self._splitter = LineSplitter() if events is not None else None
 
     def feed(self, data: bytes) -> Awaitable[object] | None:
@@ -292,10 +306,8 @@ class PipeReader:
             self._pending.cancel()
         if not self.done:
             self._fd.close()
-            try:
+            with contextlib.suppress(Exception):  # teardown keeps what it has
                 self._sink.finish(cut_short=True)
-            except Exception:  # noqa: BLE001, S110 (teardown keeps what it has)
-                pass
             self.done = True
             self._on_done(None)
 
@@ -370,7 +382,18 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     keeps the unread rest as ``result.stdout``).
     """
 
-    __slots__ = ("_chunks", "_decoder", "_draining", "_eof", "_newline", "_resume", "_scanned", "_size", "_waiter", "_empty")
+    __slots__ = (
+        "_chunks",
+        "_decoder",
+        "_draining",
+        "_empty",
+        "_eof",
+        "_newline",
+        "_resume",
+        "_scanned",
+        "_size",
+        "_waiter",
+    )
 
     def __init__(self, *, text: bool, encoding: str, errors: str) -> None:
         self._decoder = codecs.getincrementaldecoder(encoding)(errors) if text else None

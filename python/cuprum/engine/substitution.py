@@ -69,7 +69,9 @@ class Substitutions:
                     raise
                 finally:
                     write_end.close()  # the substituted process holds its copy
-                self._entries.append(_Entry(stage.index, substitution.index, live, read_end, read_end.fileno()))
+                self._entries.append(
+                    _Entry(stage.index, substitution.index, live, read_end, read_end.fileno())
+                )
 
     def argv(self, stage: int, argv: tuple[str, ...]) -> tuple[str, ...]:
         """``argv`` with ``/dev/fd/N`` where stage ``stage`` reads a substitution."""

@@ -34,12 +34,10 @@ from cuprum.pumps import pump_for
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Coroutine
 
-    from cuprum.fds import OwnedFd
-    from cuprum.pumps import Pump
-
     from cuprum.engine.plan import Plan
     from cuprum.engine.substitution import Substitutions
-    from cuprum.pumps import Hop, HopOutcome
+    from cuprum.fds import OwnedFd
+    from cuprum.pumps import Hop, HopOutcome, Pump
 
 STREAM_GRACE: Final = 0.25
 """Seconds the streams get, after every process group is dead, to reach EOF."""
@@ -98,11 +96,9 @@ class Supervisor:
                 child = spawn(
                     stage.executable,
                     subs.argv(stage.index, stage.spec.argv) if subs else stage.spec.argv,
+                    (fds.stdin, fds.stdout, fds.stderr),
                     env=plan.env,
                     cwd=plan.cwd,
-                    stdin=fds.stdin,
-                    stdout=fds.stdout,
-                    stderr=fds.stderr,
                     pass_fds=plan.request.context.pass_fds + (subs.pass_fds(stage.index) if subs else ()),
                     loop=self.loop,
                 )
@@ -134,7 +130,9 @@ class Supervisor:
         if plumbing.stdout_reader is not None:
             if plan.request.live:
                 self.live_stdout = LiveStream(text=plan.text, encoding=plan.encoding, errors=plan.errors)
-            self.stdout_sink = self._sink(ExecPhase.STDOUT, last.index, plan.stdout_sink, live=self.live_stdout)
+            self.stdout_sink = self._sink(
+                ExecPhase.STDOUT, last.index, plan.stdout_sink, live=self.live_stdout
+            )
             self._read(plumbing.stdout_reader, self.stdout_sink, plan.hop_buffer_size)
         for index, reader in enumerate(plumbing.stderr_readers):
             if reader is not None:
@@ -172,7 +170,9 @@ class Supervisor:
         if request.stdin is not None and getattr(request.stdin, "stream", None) is not None:
             self._track(self._feed(writer, None, request.stdin.stream), feeder=True)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType, reportUnknownMemberType]
         elif self.plan.stdin_data is not None:
-            self._track(self._feed(writer, plumbing.stdin_rest, None, already=plumbing.stdin_written), feeder=True)
+            self._track(
+                self._feed(writer, plumbing.stdin_rest, None, already=plumbing.stdin_written), feeder=True
+            )
         else:
             self.live_stdin = LiveStdin(writer, events)
 
@@ -256,7 +256,9 @@ class Supervisor:
             if sibling is not None and sibling.returncode is None:
                 self.signalled[other] = True
                 sibling.signal_group(signal.SIGTERM)
-        self._timers.append(self.loop.call_later(self.plan.request.context.cancel_grace, self._kill_signalled))
+        self._timers.append(
+            self.loop.call_later(self.plan.request.context.cancel_grace, self._kill_signalled)
+        )
 
     def _kill_signalled(self) -> None:
         for index, child in enumerate(self.children):

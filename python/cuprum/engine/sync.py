@@ -76,5 +76,7 @@ def run_sync[T](start: Callable[[], Coroutine[object, object, T]], name: str) ->
             holder = _local.holder = _Holder()
             _holders.add(holder)
         return holder.runner.run(start(), context=contextvars.copy_context())
-    msg = f"{name} cannot be called while an event loop is running in this thread; await the async API instead"
+    msg = (
+        f"{name} cannot be called while an event loop is running in this thread; await the async API instead"
+    )
     raise RuntimeError(msg)

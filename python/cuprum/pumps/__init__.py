@@ -1,4 +1,4 @@
-"""Pumps: move one hop's bytes from stage *i*'s stdout to stage *i + 1*'s stdin.
+r"""Pumps: move one hop's bytes from stage *i*'s stdout to stage *i + 1*'s stdin.
 
 ``Pump.start`` takes over the two parent-side descriptors of a hop (the read
 end of the upstream pipe and the write end of the downstream pipe) and
