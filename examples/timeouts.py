@@ -44,9 +44,10 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def grandchild_of(output: str | None) -> int:
+def grandchild_of(output: str | bytes | None) -> int:
     """The grandchild's pid, as the shell printed it."""
-    for line in (output or "").splitlines():
+    text = output.decode() if isinstance(output, bytes) else output or ""
+    for line in text.splitlines():
         if line.startswith("grandchild "):
             return int(line.split()[1])
     msg = "the shell did not report its grandchild"

@@ -31,13 +31,13 @@ class Substitution(NamedTuple):
 
     Attributes
     ----------
-    index
-        Its position in ``argv``; the engine puts ``/dev/fd/N`` there.
+    position
+        Its index in ``argv``; the engine puts ``/dev/fd/N`` there.
     source
         What runs; the program reads its stdout through ``/dev/fd/N``.
     """
 
-    index: int
+    position: int
     source: SafeCmd | Pipeline
 
 
@@ -102,7 +102,7 @@ def check_ok_codes(codes: tuple[object, ...]) -> frozenset[int]:
         if not 0 <= code <= MAX_EXIT_STATUS:
             msg = f"an ok code must be an int in 0-{MAX_EXIT_STATUS}, not {code}"
             raise ValueError(msg)
-    return frozenset(codes)  # pyright: ignore[reportArgumentType]
+    return frozenset(code for code in codes if isinstance(code, int))
 
 
 @final

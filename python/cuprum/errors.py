@@ -137,10 +137,11 @@ class PipelineFailed(CuprumError, subprocess.CalledProcessError):  # noqa: N818
     """
 
     def __init__(self, result: PipelineResult[str] | PipelineResult[bytes], *, shown: str) -> None:
+        stages: object = tuple(stage.argv for stage in result.stages)
         subprocess.CalledProcessError.__init__(
             self,
             result.exit_code,
-            tuple(stage.argv for stage in result.stages),
+            stages,  # pyright: ignore[reportArgumentType] (every stage's argv)
             result.stdout,
             result.stderr,
         )
@@ -166,6 +167,18 @@ class TimeoutExpired(CuprumError, subprocess.TimeoutExpired, TimeoutError):  # n
         The command line, shell-quoted and redacted, for messages and logs.
     """
 
+    output: str | bytes | None  # pyright: ignore[reportIncompatibleVariableOverride]
+    stderr: str | bytes | None  # pyright: ignore[reportIncompatibleVariableOverride]
+
+    @property  # pyright: ignore[reportIncompatibleVariableOverride]
+    def stdout(self) -> str | bytes | None:  # pyright: ignore[reportIncompatibleVariableOverride]
+        """The output read before the kill (``output``, by its other name)."""
+        return self.output
+
+    @stdout.setter
+    def stdout(self, value: str | bytes | None) -> None:  # pyright: ignore[reportIncompatibleVariableOverride]
+        self.output = value
+
     def __init__(
         self,
         cmd: object,
@@ -175,7 +188,7 @@ class TimeoutExpired(CuprumError, subprocess.TimeoutExpired, TimeoutError):  # n
         *,
         shown: str,
     ) -> None:
-        subprocess.TimeoutExpired.__init__(self, cmd, timeout, output, stderr)
+        subprocess.TimeoutExpired.__init__(self, cmd, timeout, output, stderr)  # pyright: ignore[reportArgumentType]
         self.command = shown
         self.args = (f"command timed out after {timeout:g} s: {shown}",)
 

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from cuprum.result import CommandResult, PipelineResult
 
 
+def _runnable(value: Runnable) -> SafeCmd | Pipeline:
+    """``value`` as what it is (``Runnable`` has exactly two subclasses)."""
+    return value  # pyright: ignore[reportReturnType]
+
+
 class Runnable:
     """What can run: a command or a pipeline (see ``RunRequest`` for the options)."""
 
@@ -68,7 +73,7 @@ class Runnable:
         from cuprum.engine.execute import run  # noqa: PLC0415 (values stay free of the engine)
         from cuprum.request import RunRequest  # noqa: PLC0415
 
-        return await run(self, RunRequest.make(output=output, live=False, **options))
+        return await run(_runnable(self), RunRequest.make(output=output, live=False, **options))
 
     @overload
     def run_sync(
@@ -101,7 +106,8 @@ class Runnable:
         from cuprum.request import RunRequest  # noqa: PLC0415
 
         request = RunRequest.make(output=output, live=False, **options)
-        return run_sync(lambda: run(self, request), f"{type(self).__name__}.run_sync()")
+        runnable = _runnable(self)
+        return run_sync(lambda: run(runnable, request), f"{type(self).__name__}.run_sync()")
 
     @overload
     def start(
@@ -138,4 +144,6 @@ class Runnable:
         from cuprum.engine.live import LiveProcess  # noqa: PLC0415
         from cuprum.request import RunRequest  # noqa: PLC0415
 
-        return LiveProcess(self, RunRequest.make(output=output, live=True, **options))
+        request = RunRequest.make(output=output, live=True, **options)
+        live: LiveProcess[object, str] = LiveProcess(_runnable(self), request)
+        return live

@@ -32,7 +32,7 @@ import dataclasses
 import inspect
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from cuprum.catalogue import ProgramCatalogue
 from cuprum.environment import validate_overlay
@@ -52,8 +52,8 @@ type BeforeHook = Callable[[SafeCmd], object] | Callable[[SafeCmd], Awaitable[ob
 """Called with the command before it starts; raising stops the run."""
 
 type AfterHook = (
-    Callable[[SafeCmd, CommandResult[str] | CommandResult[bytes]], object]
-    | Callable[[SafeCmd, CommandResult[str] | CommandResult[bytes]], Awaitable[object]]
+    Callable[[SafeCmd, CommandResult[Any]], object]
+    | Callable[[SafeCmd, CommandResult[Any]], Awaitable[object]]
 )
 """Called with the command and its result after the process is reaped."""
 

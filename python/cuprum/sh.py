@@ -141,7 +141,7 @@ class CommandBuilder:
         split = positionals.index("--") if "--" in positionals else len(positionals)
         if flags and split < len(positionals):
             substitutions = [
-                sub._replace(index=sub.index + len(flags)) if sub.index > split else sub
+                sub._replace(position=sub.position + len(flags)) if sub.position > split else sub
                 for sub in substitutions
             ]
         argv = (self._program, *positionals[:split], *flags, *positionals[split:])

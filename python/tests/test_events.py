@@ -16,7 +16,7 @@ import os
 import re
 import signal
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from hypothesis import example, given
@@ -66,9 +66,10 @@ def observed_run(cmd: SafeCmd, **run_options: object) -> tuple[list[ExecEvent], 
     """Run ``cmd`` with an observer; return the events and the result (or the exception)."""
     events: list[ExecEvent] = []
     outcome: object
+    run = cast("Callable[..., object]", cmd.run_sync)
     with observe(events.append):
         try:
-            outcome = cmd.run_sync(**run_options)  # pyright: ignore[reportArgumentType]
+            outcome = run(**run_options)
         except Exception as error:  # noqa: BLE001 (returned for the test to inspect)
             outcome = error
     return events, outcome

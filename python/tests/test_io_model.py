@@ -36,6 +36,7 @@ from cuprum import (
     TimeoutExpired,
     sh,
 )
+from cuprum.fds import owned_pipe
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -52,8 +53,7 @@ def test_lines_arrive_while_the_command_runs() -> None:
         seen: list[tuple[str, bool]] = []
         cmd = py("import time\nfor i in range(3):\n    print(i, flush=True); time.sleep(0.2)")
         async with cmd.start() as proc:
-            async for line in proc.stdout:
-                seen.append((line, proc.returncodes[-1] is None))
+            seen.extend([(line, proc.returncodes[-1] is None) async for line in proc.stdout])
             result = await proc.wait()
         assert result.ok
         assert result.stdout == ""  # everything was read live
@@ -83,7 +83,7 @@ def test_an_endless_command_streams_in_bounded_memory_and_leaving_reaps_it() -> 
                 if count == 200_000:
                     break
             pid = proc.pid
-            buffered = proc.stdout._size
+            buffered = proc.stdout._size  # pyright: ignore[reportPrivateUsage]
             assert buffered <= 2 * 1024 * 1024
         return pid
 
@@ -103,8 +103,9 @@ def test_a_whole_pipeline_can_be_started_and_shows_progress() -> None:
             result = await proc.wait()
         return progress, result
 
-    progress, result = asyncio.run(main())
-    assert isinstance(result, cuprum.PipelineResult)
+    progress, outcome = asyncio.run(main())
+    assert isinstance(outcome, cuprum.PipelineResult)
+    result: cuprum.PipelineResult[str] = outcome  # pyright: ignore[reportUnknownVariableType]
     assert result.stdout is not None
     assert int(result.stdout) == 64 * 65536
     assert result.hop_bytes == (64 * 65536, 64 * 65536)
@@ -134,8 +135,7 @@ def test_writing_to_a_stdin_the_child_closed_is_broken_pipe() -> None:
         async with shell("exec 0<&-; sleep 30").start(stdin=PIPE) as proc:
             await asyncio.sleep(0.2)
             with pytest.raises(BrokenPipeError):
-                for _ in range(64):
-                    await proc.stdin.write(b"x" * 65536)
+                await _flood(proc.stdin)
 
     asyncio.run(main())
 
@@ -151,6 +151,11 @@ def test_leaving_the_block_early_terminates_and_reaps_every_group(tmp_path: Path
         asyncio.run(main())
     grandchild = int(pidfile.read_text(encoding="utf-8"))
     assert wait_until(lambda: not _alive(grandchild), timeout=10)
+
+
+async def _flood(stdin: cuprum.LiveStdin) -> None:
+    for _ in range(64):
+        await stdin.write(b"x" * 65536)
 
 
 def _alive(pid: int) -> bool:
@@ -179,8 +184,8 @@ def test_start_needs_async_with() -> None:
     asyncio.run(twice())
 
 
-async def _await(handle: object) -> object:
-    return await handle  # pyright: ignore[reportGeneralTypeIssues]
+async def _await(handle: object) -> None:
+    await handle  # pyright: ignore[reportGeneralTypeIssues]
 
 
 def test_a_live_timeout_kills_and_reports() -> None:
@@ -209,7 +214,8 @@ def test_bytes_mode_is_exact() -> None:
 def test_bytes_mode_is_exact_for_any_payload_and_chunking(payload: bytes, chunk: int) -> None:
     code = (
         "import sys, time\ndata = sys.stdin.buffer.read()\n"
-        f"for i in range(0, len(data), {chunk}):\n    sys.stdout.buffer.write(data[i:i + {chunk}]); sys.stdout.flush()"
+        f"for i in range(0, len(data), {chunk}):\n"
+        f"    sys.stdout.buffer.write(data[i:i + {chunk}]); sys.stdout.flush()"
     )
     result = (py(code) | sh.make(CAT)()).run_sync(output=BYTES, stdin=StdinInput(data=payload))
     assert result.stdout == payload
@@ -307,25 +313,32 @@ def test_stderr_visible_while_stdout_is_captured(capfd: pytest.CaptureFixture[st
     assert capfd.readouterr().err == "progress\n"
 
 
+BAD_TARGETS: list[tuple[str, object, type[Exception]]] = [
+    ("missing-directory", "missing/out.txt", FileNotFoundError),
+    ("text-file-object", io.StringIO(), TypeError),
+    ("bare-str", "out.txt!", TypeError),
+    ("negative-fd", -5, ValueError),
+    ("stdout-for-stdout", STDOUT, ValueError),
+    ("no-descriptor", io.BytesIO(), TypeError),
+]
+
+
 @pytest.mark.parametrize(
-    ("make", "error"),
-    [
-        (lambda tmp: RunOutputOptions(stdout=tmp / "missing" / "out.txt"), FileNotFoundError),
-        (lambda tmp: RunOutputOptions(stdout=io.StringIO()), TypeError),
-        (lambda tmp: RunOutputOptions(stdout="out.txt"), TypeError),  # pyright: ignore[reportArgumentType]
-        (lambda tmp: RunOutputOptions(stdout=-5), ValueError),
-        (lambda tmp: RunOutputOptions(stdout=STDOUT), ValueError),  # pyright: ignore[reportArgumentType]
-        (lambda tmp: RunOutputOptions(stdout=io.BytesIO()), TypeError),
-    ],
+    ("target", "error"), [case[1:] for case in BAD_TARGETS], ids=[c[0] for c in BAD_TARGETS]
 )
 def test_bad_redirects_fail_before_anything_starts(
-    tmp_path: Path, make: object, error: type[Exception]
+    tmp_path: Path, target: object, error: type[Exception]
 ) -> None:
     calls: list[object] = []
+    if target == "missing/out.txt":
+        target = tmp_path / "missing" / "out.txt"
     with no_fd_leak(), cuprum.before(calls.append), pytest.raises(error):
-        options = make(tmp_path)  # pyright: ignore[reportCallIssue, reportOperatorIssue]
-        sh.make(ECHO)("x").run_sync(output=options)
+        _run_with_stdout(target)
     assert calls == []
+
+
+def _run_with_stdout(target: object) -> None:
+    sh.make(ECHO)("x").run_sync(output=RunOutputOptions(stdout=target))  # pyright: ignore[reportArgumentType]
 
 
 def test_a_closed_descriptor_or_file_is_refused(tmp_path: Path) -> None:
@@ -452,8 +465,6 @@ def test_command_failed_is_a_called_process_error_with_the_stderr_tail() -> None
 
 
 def test_pipes_are_portable_and_never_inherited() -> None:
-    from cuprum.fds import owned_pipe
-
     read_end, write_end = owned_pipe()
     try:
         assert not os.get_inheritable(read_end.fileno())

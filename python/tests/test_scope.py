@@ -402,9 +402,12 @@ def test_invalid_context_env_fails_before_spawning(
 ) -> None:
     calls: list[SafeCmd] = []
     events: list[ExecEvent] = []
-    with before(calls.append), observe(events.append):
-        with pytest.raises(ValueError, match=r"ExecutionContext\.env: invalid"):
-            shell_cmd().run_sync(context=ExecutionContext(env=overlay))
+    with (
+        before(calls.append),
+        observe(events.append),
+        pytest.raises(ValueError, match=r"ExecutionContext\.env: invalid"),
+    ):
+        shell_cmd().run_sync(context=ExecutionContext(env=overlay))
     assert calls == []
     assert events == []
     assert spawned == []
@@ -625,12 +628,12 @@ def test_scopes_are_isolated_between_threads() -> None:
 def test_scopes_are_isolated_between_tasks() -> None:
     async def worker(
         program: Program, allowed: SafeCmd, forbidden: SafeCmd, barrier: asyncio.Barrier
-    ) -> tuple[frozenset[Program] | None, bool, Program | None]:
+    ) -> tuple[frozenset[Program] | None, bool, str | None]:
         with narrow(program):
             await barrier.wait()  # both tasks are inside their own scope now
             allowlist = current_scope().allowlist
             ok = (await allowed.run()).ok
-            refused: Program | None = None
+            refused: str | None = None
             try:
                 await forbidden.run()
             except ForbiddenProgramError as error:

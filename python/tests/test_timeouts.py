@@ -183,9 +183,9 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(msg)
 
 
-def reported_pid(stdout: str | None) -> int:
+def reported_pid(stdout: str | bytes | None) -> int:
     """The pid a child printed as its first line."""
-    assert stdout is not None
+    assert isinstance(stdout, str)
     return int(stdout.split("\n", 1)[0])
 
 

@@ -87,9 +87,10 @@ class Child:
 
     def _wait_in_thread(self) -> None:
         try:
-            status = _status(os.waitid(os.P_PID, self.pid, _NOT_REAPED))
+            result = os.waitid(os.P_PID, self.pid, _NOT_REAPED)
         except ChildProcessError:
-            status = 0
+            result = None
+        status = 0 if result is None else _status(result)
         with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
             self._loop.call_soon_threadsafe(self._exited, status)
 

@@ -54,8 +54,8 @@ def build_result(sup: Supervisor) -> Result:
             argv=stage.spec.argv,
             exit_code=_code(sup, stage.index),
             pid=stage.events.pid or 0,
-            stdout=stdout if stage.index == last else None,
-            stderr=stderrs[stage.index],
+            stdout=stdout if stage.index == last else None,  # pyright: ignore[reportArgumentType]
+            stderr=stderrs[stage.index],  # pyright: ignore[reportArgumentType]
             ok_codes=stage.spec.ok_codes,
             executable=stage.executable,
             shown=stage.shown,

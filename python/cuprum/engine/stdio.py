@@ -159,10 +159,11 @@ def _open_target(target: object, what: str, plumbing: Plumbing) -> ChildStdio:
         target.flush()
         return target.fileno()
     append = isinstance(target, Append)
-    path = os.fspath(target.path if isinstance(target, Append) else target)  # pyright: ignore[reportArgumentType, reportUnknownArgumentType, reportUnknownVariableType]
+    where: os.PathLike[str] = target.path if isinstance(target, Append) else target  # pyright: ignore[reportAssignmentType]
+    path = os.fspath(where)
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
     try:
-        fd = os.open(path, flags, 0o666)  # pyright: ignore[reportUnknownArgumentType]
+        fd = os.open(path, flags, 0o666)
     except OSError as error:
         msg = f"{what}: {error.strerror}"
         raise type(error)(error.errno, msg, path) from None

@@ -167,8 +167,10 @@ class OutputSink:
             pending = self._take_text(tail)
             if self._splitter is not None and self._events is not None:
                 last = self._splitter.finish()
-                if last is not None:
-                    final = self._events.emit_lines(self._phase, [last], last_newline=False)
+                final = (
+                    None if last is None else self._events.emit_lines(self._phase, [last], last_newline=False)
+                )
+                if final is not None:
                     pending = final if pending is None else _both(pending, final)
         if self._live is not None:
             self._live.end()

@@ -70,7 +70,7 @@ class Substitutions:
                 finally:
                     write_end.close()  # the substituted process holds its copy
                 self._entries.append(
-                    _Entry(stage.index, substitution.index, live, read_end, read_end.fileno())
+                    _Entry(stage.index, substitution.position, live, read_end, read_end.fileno())
                 )
 
     def argv(self, stage: int, argv: tuple[str, ...]) -> tuple[str, ...]:
