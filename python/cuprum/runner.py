@@ -39,7 +39,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Final
 
-from cuprum.capture import Capture, rust_capture_eligible
+from cuprum.capture import Capture
 from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError, TimeoutExpired
 from cuprum.events import SIGPIPE_STATUSES, ExecOutcome, ExecPhase
@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from cuprum.command import SafeCmd
     from cuprum.options import StdinInput
     from cuprum.pumps import Pump
-    from cuprum.pumps.rust import RustCapture
     from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
 
@@ -70,6 +69,8 @@ _DEFAULT_CONTEXT: Final = ExecutionContext()
 STDIN_CHUNK: Final = 64 * 1024
 HOP_PIPE_SIZE: Final = 1024 * 1024
 """Kernel buffer asked for each hop pipe (F_SETPIPE_SZ): fewer, larger moves."""
+HOP_BUFFER_SIZE: Final = 256 * 1024
+"""Most bytes a pump moves per read (see docs/performance.md)."""
 
 
 def check_allowed(scope: ScopeState, cmd: SafeCmd) -> None:
@@ -198,11 +199,6 @@ class _Run:
             ExecPhase.STDOUT, last_events, context.stdout_sink or sys.stdout
         )
         self.stdout: Capture = self.stdout_collector
-        self.rust_stdout: RustCapture | None = None
-        if rust_capture_eligible(backend, output, context, last_events):
-            from cuprum.pumps.rust import RustCapture  # noqa: PLC0415 (needs the extension)
-
-            self.stdout = self.rust_stdout = RustCapture()
         self.hops: list[HopOutcome | None] = [None] * (len(cmds) - 1)
         # Every parent-side descriptor of the run; closed (idempotently) at
         # the end even if the task meant to close one never got to run. All
@@ -311,13 +307,18 @@ class _Run:
             if fd is not None
         )
         if self.stdout_fd is not None:
-            reader = self.rust_stdout if self.rust_stdout is not None else self.stdout_collector
-            io.append(reader.read_fd(self.stdout_fd))
+            io.append(self.stdout_collector.read_fd(self.stdout_fd))
         io.extend(self._watch(stage) for stage in self.stages)
         self.tasks = [asyncio.ensure_future(coro) for coro in io]
 
     async def _run_hop(self, index: int, source: OwnedFd, sink: OwnedFd) -> None:
-        self.hops[index] = await self.pump.run(source, sink)
+        hop = self.pump.start(source, sink, buffer_size=HOP_BUFFER_SIZE)
+        try:
+            self.hops[index] = await hop.wait()
+        except asyncio.CancelledError:
+            hop.cancel()
+            self.hops[index] = await run_to_completion(hop.wait())
+            raise
 
     async def _watch(self, stage: _Stage) -> None:
         if stage.process is None:
