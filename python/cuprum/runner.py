@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
     from cuprum.command import SafeCmd
     from cuprum.options import StdinInput
-    from cuprum.pumps import Pump
+    from cuprum.pumps import Hop, Pump
     from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
 
@@ -200,6 +200,7 @@ class _Run:
         )
         self.stdout: Capture = self.stdout_collector
         self.hops: list[HopOutcome | None] = [None] * (len(cmds) - 1)
+        self.live_hops: list[Hop | None] = [None] * (len(cmds) - 1)
         # Every parent-side descriptor of the run; closed (idempotently) at
         # the end even if the task meant to close one never got to run. All
         # stdio pipes are Cuprum's own, never asyncio's subprocess pipes, so
@@ -312,7 +313,7 @@ class _Run:
         self.tasks = [asyncio.ensure_future(coro) for coro in io]
 
     async def _run_hop(self, index: int, source: OwnedFd, sink: OwnedFd) -> None:
-        hop = self.pump.start(source, sink, buffer_size=HOP_BUFFER_SIZE)
+        hop = self.live_hops[index] = self.pump.start(source, sink, buffer_size=HOP_BUFFER_SIZE)
         try:
             self.hops[index] = await hop.wait()
         except asyncio.CancelledError:
@@ -325,10 +326,23 @@ class _Run:
             return
         code = await stage.process.wait()
         stage.exited_at = time.monotonic()
+        if code in SIGPIPE_STATUSES:
+            await self._hop_settled(self.stages.index(stage))
         if code == 0 or stage.terminated or self._forgiven(stage, code):
             return
         stage.failed = True
         await self.terminate_running()
+
+    async def _hop_settled(self, index: int) -> None:
+        """Wait for the hop below stage ``index`` to end, before judging its SIGPIPE.
+
+        A pump closes its source when the downstream has gone, and may do so
+        (the Rust runtime does, on its own threads) before this loop has
+        heard how the hop ended.
+        """
+        if index < len(self.live_hops) and (hop := self.live_hops[index]) is not None:
+            with contextlib.suppress(Exception):
+                self.hops[index] = await hop.wait()
 
     def _forgiven(self, stage: _Stage, code: int) -> bool:
         """SIGPIPE after the downstream closed the hop is how pipelines end early."""

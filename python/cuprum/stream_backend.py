@@ -96,6 +96,10 @@ class RustExtension(Protocol):
         """Worker threads the runtime runs now."""
         ...
 
+    def start_runtime(self) -> int:
+        """Start the runtime's threads now (else on the first hop); their count."""
+        ...
+
     def _panic_for_tests(self) -> None:
         """Panic inside the binding (it must arrive as ``RuntimeError``)."""
         ...

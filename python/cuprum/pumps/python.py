@@ -69,7 +69,7 @@ class PythonHop:
             data = os.read(self._source.fd, self._size)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as error:
+        except (OSError, MemoryError) as error:
             self._fail(error)
             return
         if not data:
@@ -120,7 +120,7 @@ class PythonHop:
         if self._close() and not self._done.done():
             self._done.set_result(HopOutcome(self._moved, downstream_closed, cancelled))
 
-    def _fail(self, error: OSError) -> None:
+    def _fail(self, error: OSError | MemoryError) -> None:
         if self._close() and not self._done.done():
             self._done.set_exception(error)
 

@@ -210,6 +210,13 @@ fn worker_threads() -> PyResult<usize> {
     guarded(|| Ok(cuprum_pump::running_workers()))
 }
 
+/// Start the runtime's worker threads now, if they are not running (they
+/// start with the first hop otherwise); returns how many run.
+#[pyfunction]
+fn start_runtime() -> PyResult<usize> {
+    guarded(|| cuprum_pump::start_runtime().map_err(|error| start_error(&error)))
+}
+
 /// Panic inside the binding: proves that a panic arrives as `RuntimeError`.
 #[pyfunction]
 fn _panic_for_tests() -> PyResult<()> {
@@ -226,6 +233,7 @@ fn _rust(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Hop>()?;
     module.add_function(wrap_pyfunction!(start_hop, module)?)?;
     module.add_function(wrap_pyfunction!(worker_threads, module)?)?;
+    module.add_function(wrap_pyfunction!(start_runtime, module)?)?;
     module.add_function(wrap_pyfunction!(_panic_for_tests, module)?)?;
     Ok(())
 }

@@ -128,7 +128,6 @@ pub(crate) struct HopShared {
     pub(crate) bytes_moved: AtomicU64,
     pub(crate) cancel: AtomicBool,
     pub(crate) result: Mutex<Option<HopResult>>,
-    pub(crate) notifier: Shared<NotifierInner>,
     /// Wakes the hop's worker (its eventfd), to notice a cancellation.
     pub(crate) wake: Shared<OwnedFd>,
 }
@@ -206,6 +205,9 @@ pub(crate) enum Step {
 /// A hop as its worker holds it: the descriptors, readiness, the pending chunk.
 pub(crate) struct HopState {
     pub(crate) shared: Shared<HopShared>,
+    /// Held by the worker only, so the notifier's eventfd closes as soon as
+    /// the hops that may signal it have finished.
+    pub(crate) notifier: Shared<NotifierInner>,
     pub(crate) source: OwnedFd,
     pub(crate) sink: OwnedFd,
     config: HopConfig,
@@ -232,12 +234,14 @@ fn is_downstream_closed(error: &io::Error) -> bool {
 impl HopState {
     pub(crate) fn new(
         shared: Shared<HopShared>,
+        notifier: Shared<NotifierInner>,
         source: OwnedFd,
         sink: OwnedFd,
         config: HopConfig,
     ) -> Self {
         Self {
             shared,
+            notifier,
             source,
             sink,
             config,

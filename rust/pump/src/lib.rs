@@ -27,7 +27,7 @@ pub use hop::{
 };
 pub use notify::Notifier;
 pub use runtime::{
-    running_workers, start_hop, wait_readable, worker_count, StartError, MAX_WORKERS,
+    running_workers, start_hop, start_runtime, wait_readable, worker_count, StartError, MAX_WORKERS,
 };
 
 /// The crate's version, as Cargo and Bazel record it.

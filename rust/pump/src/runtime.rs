@@ -27,7 +27,7 @@ use std::thread;
 
 use crate::alloc::{reserve_one, BufferPool, OutOfMemory, Shared};
 use crate::hop::{HopConfig, HopError, HopHandle, HopResult, HopShared, HopState, Side, Step};
-use crate::notify::Notifier;
+use crate::notify::{Notifier, NotifierInner};
 use crate::sys;
 
 /// Most worker threads, whatever the number of cores.
@@ -81,6 +81,7 @@ impl std::error::Error for StartError {}
 /// A hop on its way to a worker.
 struct NewHop {
     shared: Shared<HopShared>,
+    notifier: Shared<NotifierInner>,
     source: OwnedFd,
     sink: OwnedFd,
     config: HopConfig,
@@ -114,6 +115,17 @@ pub fn worker_count() -> usize {
     thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, MAX_WORKERS)
+}
+
+/// Start the runtime now if it is not running (it starts on the first hop
+/// otherwise); returns its worker count.
+///
+/// # Errors
+///
+/// [`StartError`] when its threads or descriptors cannot be created.
+pub fn start_runtime() -> Result<usize, StartError> {
+    pick_worker()?;
+    Ok(running_workers())
 }
 
 /// Threads the runtime of this process runs now (0 before the first hop).
@@ -156,7 +168,6 @@ pub fn start_hop(
         bytes_moved: AtomicU64::new(0),
         cancel: AtomicBool::new(false),
         result: Mutex::new(None),
-        notifier: notifier.clone(),
         wake: worker.wake.clone(),
     });
     let shared = match shared {
@@ -175,6 +186,7 @@ pub fn start_hop(
         }
         inbox.push(NewHop {
             shared: shared.clone(),
+            notifier,
             source,
             sink,
             config,
@@ -398,11 +410,12 @@ impl Worker {
     fn adopt(&mut self, new: NewHop) {
         let NewHop {
             shared,
+            notifier,
             source,
             sink,
             config,
         } = new;
-        let mut hop = HopState::new(shared, source, sink, config);
+        let mut hop = HopState::new(shared, notifier, source, sink, config);
         let index = match self.slot_for_new() {
             Ok(index) => index,
             Err(error) => return self.finish_state(hop, Err(error.into())),
@@ -512,6 +525,7 @@ impl Worker {
         });
         let HopState {
             shared,
+            notifier,
             source,
             sink,
             ..
@@ -522,7 +536,7 @@ impl Worker {
         shared.bytes_moved.store(moved, Ordering::Relaxed);
         *shared.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
         self.shared.hops.fetch_sub(1, Ordering::Relaxed);
-        shared.notifier.complete(shared.token);
+        notifier.complete(shared.token);
     }
 
     /// After a panic outside any one hop: fail every hop this worker holds.
@@ -533,7 +547,7 @@ impl Worker {
         }
         let orphans = std::mem::take(&mut *self.shared.inbox());
         for new in orphans {
-            let hop = HopState::new(new.shared, new.source, new.sink, new.config);
+            let hop = HopState::new(new.shared, new.notifier, new.source, new.sink, new.config);
             self.finish_state(hop, Err(HopError::Internal));
         }
     }
