@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from cuprum.fds import OwnedFd
 
 _SIGPIPE_SET: Final = frozenset({signal.SIGPIPE}) if hasattr(signal, "SIGPIPE") else frozenset[int]()
-_CAN_MASK: Final = bool(_SIGPIPE_SET) and hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigtimedwait")
+_CAN_MASK: Final = (
+    bool(_SIGPIPE_SET) and hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigtimedwait")
+)
 
 
 def _write_masked(fd: int, data: Buffer) -> int:

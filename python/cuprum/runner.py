@@ -39,7 +39,6 @@ import sys
 import time
 from typing import TYPE_CHECKING, Final
 
-from cuprum.capture import Capture
 from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError, TimeoutExpired
 from cuprum.events import SIGPIPE_STATUSES, ExecOutcome, ExecPhase
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
     from typing import TextIO
 
+    from cuprum.capture import Capture
     from cuprum.command import SafeCmd
     from cuprum.options import StdinInput
     from cuprum.pumps import Hop, Pump

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from cuprum.stream_backend import is_rust_available, rust_extension
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator
     from types import CodeType
 
 # Deterministic, database-free Hypothesis runs: Bazel tests must not write
@@ -93,11 +93,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """Fail a test during which a ``PanicException`` was raised, caught or not."""
     before = len(_PANICS.seen)
     try:
-        result = yield
+        result: object = yield
     except BaseException as error:
         if is_panic(error):
             pytest.fail(f"a Rust panic crossed into Python: {error!r}", pytrace=False)

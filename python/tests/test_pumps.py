@@ -88,10 +88,12 @@ def run[T](coroutine: Coroutine[object, object, T]) -> T:
     return asyncio.run(asyncio.wait_for(coroutine, SLACK))
 
 
-class Hop_:
+class PipeHop:
     """A hop between two fresh pipes; the test holds the outer ends."""
 
-    def __init__(self, pump: Pump, *, buffer_size: int = 64 * KIB, zero_copy: bool = False, flags: int = 0) -> None:
+    def __init__(
+        self, pump: Pump, *, buffer_size: int = 64 * KIB, zero_copy: bool = False, flags: int = 0
+    ) -> None:
         self.source_read, self.source_write = pipe(flags)
         self.sink_read, self.sink_write = pipe(flags)
         self.owned = (OwnedFd(self.source_read), OwnedFd(self.sink_write))
@@ -134,7 +136,7 @@ def write_all(fd: int, data: bytes, *, close: bool = True) -> None:
 
 def test_an_empty_stream_ends_at_eof_and_closes_both_ends(pump: Pump) -> None:
     async def main() -> HopOutcome:
-        hop = Hop_(pump)
+        hop = PipeHop(pump)
         os.close(hop.source_write)
         outcome = await hop.hop.wait()
         assert hop.inner_closed()
@@ -152,7 +154,7 @@ def test_a_large_payload_arrives_exactly(pump: Pump, *, zero_copy: bool) -> None
     received = bytearray()
 
     async def main() -> HopOutcome:
-        hop = Hop_(pump, buffer_size=100_000, zero_copy=zero_copy)
+        hop = PipeHop(pump, buffer_size=100_000, zero_copy=zero_copy)
         threads = [
             start_thread(lambda: write_all(hop.source_write, payload)),
             start_thread(lambda: read_all(hop.sink_read, received, 7000, delay=0.1)),
@@ -177,7 +179,7 @@ def test_backpressure_holds_at_most_one_chunk(pump: Pump) -> None:
 
     async def main() -> None:
         nonlocal written
-        hop = Hop_(pump, buffer_size=buffer_size)
+        hop = PipeHop(pump, buffer_size=buffer_size)
 
         def produce() -> None:
             nonlocal written
@@ -208,10 +210,10 @@ def test_backpressure_holds_at_most_one_chunk(pump: Pump) -> None:
 
 def test_bytes_moved_is_live(pump: Pump) -> None:
     async def main() -> None:
-        hop = Hop_(pump)
+        hop = PipeHop(pump)
         os.write(hop.source_write, b"x" * 1000)
         deadline = time.monotonic() + SLACK
-        while hop.hop.bytes_moved < 1000 and time.monotonic() < deadline:
+        while hop.hop.bytes_moved < 1000 and time.monotonic() < deadline:  # noqa: ASYNC110 (polls progress)
             await asyncio.sleep(0.005)
         assert hop.hop.bytes_moved == 1000
         assert os.read(hop.sink_read, 2000) == b"x" * 1000
@@ -227,7 +229,7 @@ def test_bytes_moved_is_live(pump: Pump) -> None:
 
 def test_an_early_close_while_idle_is_noticed_at_once(pump: Pump) -> None:
     async def main() -> HopOutcome:
-        hop = Hop_(pump)
+        hop = PipeHop(pump)
         os.close(hop.sink_read)  # the consumer leaves; no data flows at all
         outcome = await hop.hop.wait()
         assert hop.inner_closed()
@@ -242,7 +244,7 @@ def test_an_early_close_while_idle_is_noticed_at_once(pump: Pump) -> None:
 
 def test_an_early_close_while_busy_stops_the_producer(pump: Pump) -> None:
     async def main() -> HopOutcome:
-        hop = Hop_(pump)
+        hop = PipeHop(pump)
 
         def produce() -> None:
             with contextlib.suppress(BrokenPipeError):
@@ -270,7 +272,7 @@ def test_an_endless_producer_is_never_drained(pump: Pump) -> None:
     async def main() -> tuple[HopOutcome, int]:
         source_read, source_write = pipe()
         sink_read, sink_write = pipe()
-        producer = subprocess.Popen(["yes"], stdout=source_write)
+        producer = subprocess.Popen(["yes"], stdout=source_write)  # noqa: ASYNC220 (returns at once)
         os.close(source_write)
         hop = pump.start(OwnedFd(source_read), OwnedFd(sink_write), buffer_size=64 * KIB)
         taken = await asyncio.to_thread(os.read, sink_read, 100)
@@ -291,7 +293,7 @@ def test_an_endless_producer_is_never_drained(pump: Pump) -> None:
 @pytest.mark.parametrize("state", ["idle", "busy", "blocked"])
 def test_cancel_is_honoured_in_every_state(pump: Pump, state: str) -> None:
     async def main() -> HopOutcome:
-        hop = Hop_(pump, buffer_size=16 * KIB)
+        hop = PipeHop(pump, buffer_size=16 * KIB)
         stop = threading.Event()
         threads: list[threading.Thread] = []
 
@@ -310,7 +312,7 @@ def test_cancel_is_honoured_in_every_state(pump: Pump, state: str) -> None:
         if state == "busy":
             threads.append(start_thread(consume))
         deadline = time.monotonic() + SLACK
-        while state != "idle" and hop.hop.bytes_moved < 64 * KIB and time.monotonic() < deadline:
+        while state != "idle" and hop.hop.bytes_moved < 64 * KIB and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         started = time.monotonic()
@@ -333,7 +335,7 @@ def test_cancel_is_honoured_in_every_state(pump: Pump, state: str) -> None:
 
 def test_a_cancelled_waiter_leaves_the_hop_running(pump: Pump) -> None:
     async def main() -> None:
-        hop = Hop_(pump)
+        hop = PipeHop(pump)
         waiter = asyncio.ensure_future(hop.hop.wait())
         await asyncio.sleep(0.01)
         waiter.cancel()
@@ -355,7 +357,7 @@ def test_descriptors_are_closed_exactly_once(pump: Pump) -> None:
     """Numbers reused right after the hop must not be closed a second time."""
 
     async def main() -> list[int]:
-        hop = Hop_(pump)
+        hop = PipeHop(pump)
         os.close(hop.source_write)
         await hop.hop.wait()
         reused = [fd for pair in (pipe(), pipe()) for fd in pair]
@@ -373,7 +375,7 @@ def test_descriptors_are_closed_exactly_once(pump: Pump) -> None:
 
 def test_many_hops_leak_no_descriptor_and_no_thread(pump: Pump) -> None:
     async def main() -> None:
-        hops = [Hop_(pump) for _ in range(50)]
+        hops = [PipeHop(pump) for _ in range(50)]
         for index, hop in enumerate(hops):
             os.write(hop.source_write, b"%d" % index)
             if index % 3 == 0:
@@ -472,7 +474,8 @@ def vmsplice_through(pump: Pump, *, zero_copy: bool, chunk: int, count: int) -> 
         source_read, source_write = pipe()
         sink_read, sink_write = pipe()
         fcntl.fcntl(sink_write, fcntl.F_SETPIPE_SZ, MIB)
-        producer = subprocess.Popen([sys.executable, "-c", VMSPLICER, str(chunk), str(count)], stdout=source_write)
+        command = [sys.executable, "-c", VMSPLICER, str(chunk), str(count)]
+        producer = subprocess.Popen(command, stdout=source_write)  # noqa: ASYNC220 (returns at once)
         os.close(source_write)
         hop = pump.start(OwnedFd(source_read), OwnedFd(sink_write), buffer_size=chunk, zero_copy=zero_copy)
         received = bytearray()
@@ -497,7 +500,9 @@ def test_a_vmsplice_producer_cannot_corrupt_the_default_hop(pump: Pump) -> None:
     received = vmsplice_through(pump, zero_copy=False, chunk=chunk, count=count)
     assert len(received) == chunk * count
     corrupted = [
-        index for index in range(count) if received[index * chunk : (index + 1) * chunk] != bytes([index]) * chunk
+        index
+        for index in range(count)
+        if received[index * chunk : (index + 1) * chunk] != bytes([index]) * chunk
     ]
     assert corrupted == []
 
@@ -506,7 +511,7 @@ def test_packet_mode_pipes_keep_their_boundaries(pump: Pump) -> None:
     sizes = [1, 100, 4096, 17, 2000, 3, 4096, 512]
 
     async def main() -> list[int]:
-        hop = Hop_(pump, flags=os.O_DIRECT)
+        hop = PipeHop(pump, flags=os.O_DIRECT)
         for index, size in enumerate(sizes):
             os.write(hop.source_write, bytes([index]) * size)
         os.close(hop.source_write)
@@ -534,7 +539,7 @@ def test_arbitrary_payloads_and_chunkings_arrive_exactly(
     received = bytearray()
 
     async def main() -> HopOutcome:
-        hop = Hop_(pump_for(backend), buffer_size=buffer_size, zero_copy=zero_copy)
+        hop = PipeHop(pump_for(backend), buffer_size=buffer_size, zero_copy=zero_copy)
 
         def produce() -> None:
             offset = turn = 0
@@ -559,7 +564,9 @@ def test_arbitrary_payloads_and_chunkings_arrive_exactly(
 # --- the process around the hops: signals, closed loops, threads, memory, panics --------------
 
 
-def child(code: str, *, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def child(
+    code: str, *, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a child Python that sees this test's ``sys.path``."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -645,7 +652,7 @@ def test_a_loop_closed_under_running_hops_leaves_nothing_behind(backend_name: st
             time.sleep(0.05)
         assert not fds() - before, sorted(fds() - before)
         assert threading.active_count() == threads
-        tasks = len(os.listdir("/proc/self/task"))
+        tasks = len(os.listdir("/proc/self/task"))  # noqa: PTH208
         assert tasks <= 2 * os.cpu_count() + 4, tasks
         print("clean")
         """,
@@ -663,10 +670,10 @@ def test_256_concurrent_hops_share_a_bounded_pool_of_threads() -> None:
 
     async def main() -> int:
         pump = pump_for(StreamBackend.RUST)
-        hops = [Hop_(pump, buffer_size=4096) for _ in range(256)]
+        hops = [PipeHop(pump, buffer_size=4096) for _ in range(256)]
         for hop in hops:
             os.write(hop.source_write, b"hello")
-        threads = len(os.listdir("/proc/self/task"))
+        threads = len(os.listdir("/proc/self/task"))  # noqa: PTH208
         for hop in hops:
             os.close(hop.source_write)
         for hop in hops:
@@ -763,7 +770,7 @@ def test_a_forked_child_gets_a_fresh_runtime() -> None:
 
 @pytest.mark.skipif(not is_rust_available(), reason="the Rust extension is not built")
 def test_a_rust_panic_arrives_as_runtime_error_not_panic_exception() -> None:
-    with pytest.raises(RuntimeError, match="internal error in cuprum._rust") as caught:
+    with pytest.raises(RuntimeError, match=r"internal error in cuprum\._rust") as caught:
         rust_extension()._panic_for_tests()  # pyright: ignore[reportPrivateUsage]
     assert type(caught.value) is RuntimeError
 

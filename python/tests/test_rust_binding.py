@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+from pathlib import Path
 
 import pytest
 
@@ -151,7 +152,7 @@ def test_the_runtime_is_bounded(rust: RustExtension) -> None:
     assert rust.worker_threads() == count
     workers = [
         task
-        for task in os.listdir("/proc/self/task")
-        if open(f"/proc/self/task/{task}/comm", encoding="utf-8").read().startswith("cuprum-pump")  # noqa: SIM115, PTH123
+        for task in Path("/proc/self/task").iterdir()
+        if (task / "comm").read_text(encoding="utf-8").startswith("cuprum-pump")
     ]
     assert len(workers) == count

@@ -1,4 +1,4 @@
-"""Pumps: move one hop's bytes from stage *i*'s stdout to stage *i + 1*'s stdin.
+r"""Pumps: move one hop's bytes from stage *i*'s stdout to stage *i + 1*'s stdin.
 
 ``Pump.start`` takes over the two parent-side descriptors of a hop (the read
 end of the upstream pipe and the write end of the downstream pipe) and
@@ -16,7 +16,7 @@ returns a running ``Hop``. The contract, identical for every backend:
   leaked registration or thread, even if the event loop is closed under a
   running hop.
 * **Exact bytes.** The default moves copies, so a producer that
-  ``vmsplice``\\ s and reuses its buffers once its pipe drains can never
+  ``vmsplice``\ s and reuses its buffers once its pipe drains can never
   change bytes already handed on; each read is written as one unit (a
   packet-mode pipe keeps its packet boundaries). ``zero_copy=True`` lets a
   backend forward page references instead (``splice(2)``); see

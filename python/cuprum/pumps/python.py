@@ -1,6 +1,6 @@
-"""The Python stream backend: a hop driven by the event loop's selector.
+r"""The Python stream backend: a hop driven by the event loop's selector.
 
-A hop is two ``fdio.LoopFd``\\ s and three callbacks; no transport, no
+A hop is two ``fdio.LoopFd``\ s and three callbacks; no transport, no
 coroutine per chunk:
 
 * the source is watched for readability; each ``os.read`` (at most
@@ -41,7 +41,9 @@ class PythonHop:
 
     __slots__ = ("_done", "_moved", "_pending", "_sink", "_size", "_source")
 
-    def __init__(self, source: LoopFd, sink: LoopFd, buffer_size: int, done: asyncio.Future[HopOutcome]) -> None:
+    def __init__(
+        self, source: LoopFd, sink: LoopFd, buffer_size: int, done: asyncio.Future[HopOutcome]
+    ) -> None:
         self._source = source
         self._sink = sink
         self._size = buffer_size
@@ -128,7 +130,9 @@ class PythonHop:
 class PythonPump:
     """Runs hops on the running event loop (see the module doc)."""
 
-    def start(self, source: OwnedFd, sink: OwnedFd, *, buffer_size: int, zero_copy: bool = False) -> PythonHop:
+    def start(
+        self, source: OwnedFd, sink: OwnedFd, *, buffer_size: int, zero_copy: bool = False
+    ) -> PythonHop:
         """Start moving bytes from ``source`` to ``sink``, taking both over.
 
         ``zero_copy`` changes nothing here: Python always copies.

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from cuprum.stream_backend import RustExtension, RustHopHandle, RustNotifier
 
 
-
 class RustHop:
     """One hop running in the Rust runtime."""
 
