@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import resource
+import statistics
 import subprocess
 
 from harness import Case, measure, parse_args, report
@@ -25,6 +27,7 @@ from cuprum.stream_backend import StreamBackend
 
 KIB = 1024
 MIB = 1024 * KIB
+GIB = 1024 * MIB
 
 
 def _pipe() -> tuple[int, int]:
@@ -54,11 +57,23 @@ def _one_hop(backend: StreamBackend, size: int, buffer_size: int, *, zero_copy: 
     assert int(out) == size
 
 
+CPU: dict[str, list[float]] = {}
+"""Per case: this process's CPU seconds (user + system) of each run."""
+
+
 def hop_case(backend: StreamBackend, size: int, buffer_size: int, *, zero_copy: bool = False) -> Case:
-    """A case that moves ``size`` bytes through one hop."""
+    """A case that moves ``size`` bytes through one hop, recording the pump's CPU time."""
     mode = "splice" if zero_copy else "copy"
     name = f"{backend.value} {mode} {buffer_size // KIB}K"
-    return Case(name, lambda: _one_hop(backend, size, buffer_size, zero_copy=zero_copy))
+
+    def run() -> None:
+        before = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+        _one_hop(backend, size, buffer_size, zero_copy=zero_copy)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        CPU.setdefault(name, []).append(used)
+
+    return Case(name, run)
 
 
 def main() -> None:
@@ -86,6 +101,9 @@ def main() -> None:
     report(
         "pump_tuning", f"{size // MIB} MiB through one hop", measure(cases, args.runs), args, per=size / MIB
     )
+    print("  this process's CPU per GiB moved (user + system, median; the pump's own cost):")
+    for name, seconds in CPU.items():
+        print(f"  {name:<34} {statistics.median(seconds) * GIB / size:>9.3f}s")
 
 
 if __name__ == "__main__":
