@@ -1,9 +1,9 @@
 """Capture: 256 MiB of text from one command, decoded.
 
 ``tools/bazel run //benchmarks:capture [-- --quick]``. The baseline is
-``subprocess.run(capture_output=True, text=True)``; the cases are Cuprum's
-``run_sync()`` with the Python backend (asyncio reads and an incremental
-decoder) and the Rust backend (``consume`` on a Cuprum thread).
+``subprocess.run(capture_output=True, text=True)``; the case is Cuprum's
+``run_sync()``, which captures in Python under either backend (the Rust
+``consume`` was removed: see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ def main() -> None:
 
     cases = [
         Case("subprocess.run(text=True)", baseline),
-        Case("cuprum python backend", lambda: cuprum("python")),
-        Case("cuprum rust backend", lambda: cuprum("rust")),
+        Case("cuprum run_sync()", lambda: cuprum("python")),
     ]
     report(
         "capture",

@@ -36,25 +36,72 @@ class BackendChoice(enum.StrEnum):
     RUST = "rust"
 
 
+class RustNotifier(Protocol):
+    """``cuprum._rust.Notifier``: where finished hops are announced."""
+
+    def fileno(self) -> int:
+        """The descriptor that is readable while finished hops wait to be drained."""
+        ...
+
+    def drain(self) -> list[int]:
+        """The tokens of the hops that finished since the last call."""
+        ...
+
+    @property
+    def outstanding(self) -> int:
+        """Hops started with this notifier that have not finished yet."""
+        ...
+
+
+class RustHopHandle(Protocol):
+    """``cuprum._rust.Hop``: one hop in the runtime (dropping it cancels it)."""
+
+    @property
+    def token(self) -> int:
+        """The token its notifier reports when it finishes."""
+        ...
+
+    @property
+    def bytes_moved(self) -> int:
+        """Bytes delivered so far."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the hop within one chunk (idempotent)."""
+        ...
+
+    def result(self) -> tuple[int, Literal["eof", "downstream_closed", "cancelled"]] | None:
+        """``None`` while it runs; how it ended, or its error raised."""
+        ...
+
+
 class RustExtension(Protocol):
     """What ``cuprum._rust`` provides (see ``cuprum/_rust.pyi``)."""
 
     __version__: str
+    MAX_BUFFER_SIZE: int
+    MAX_WORKERS: int
 
-    def pump(
-        self, reader_fd: int, writer_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...
-    ) -> int:
-        """Move bytes between descriptors; return the count."""
+    def Notifier(self) -> RustNotifier:  # noqa: N802 (the extension's class)
+        """A new notifier."""
         ...
 
-    def pump_hop(
-        self, reader_fd: int, writer_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...
-    ) -> tuple[int, Literal["eof", "downstream_closed", "cancelled"]]:
-        """Move bytes; return the count and how the hop ended."""
+    def start_hop(
+        self, source_fd: int, sink_fd: int, notifier: RustNotifier, *, buffer_size: int, zero_copy: bool = ...
+    ) -> RustHopHandle:
+        """Start a hop that owns both descriptors from now on."""
         ...
 
-    def consume(self, reader_fd: int, *, buffer_size: int = ..., cancel_fd: int | None = ...) -> str:
-        """Read to EOF and decode as UTF-8 with replacement."""
+    def worker_threads(self) -> int:
+        """Worker threads the runtime runs now."""
+        ...
+
+    def start_runtime(self) -> int:
+        """Start the runtime's threads now (else on the first hop); their count."""
+        ...
+
+    def _panic_for_tests(self) -> None:
+        """Panic inside the binding (it must arrive as ``RuntimeError``)."""
         ...
 
 

@@ -389,9 +389,8 @@ def test_child_closing_stdin_early_is_not_an_error(run: Runner) -> None:
 
 # --- decoding ------------------------------------------------------------------
 #
-# Unobserved runs that capture UTF-8 with errors="replace" may be decoded by
-# the Rust consumer (under the Rust backend); observed ones always go through
-# the asyncio collector. Tests that take ``observed`` cover both paths.
+# Observed runs split lines as they decode; unobserved ones only decode.
+# Tests that take ``observed`` cover both paths.
 
 
 @pytest.fixture(params=[False, True], ids=["unobserved", "observed"])

@@ -1,22 +1,22 @@
 """The PyO3 binding ``cuprum._rust``: its contract as Python sees it.
 
-Arguments are checked (``ValueError``), I/O errors arrive as ``OSError``
-with the real ``errno``, descriptors are borrowed and never closed, the GIL
-is released while Rust waits, and ``consume`` decodes exactly like
-``bytes.decode("utf-8", "replace")``.
+``start_hop`` takes over every open descriptor it is given, in every case;
+bad arguments are ``ValueError`` (``OSError``/``EBADF`` for a closed
+descriptor); a hop's result is a tuple or its error raised; completion is
+announced through a ``Notifier``'s descriptor; no call blocks; and a panic
+arrives as ``RuntimeError``, never as ``PanicException``.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import threading
+import select
+from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from cuprum.stream_backend import RustExtension, rust_extension
+from cuprum.stream_backend import RustExtension, RustHopHandle, RustNotifier, rust_extension
 
 
 @pytest.fixture(scope="module")
@@ -36,146 +36,123 @@ def pipe() -> tuple[int, int]:
     return os.pipe2(os.O_CLOEXEC)
 
 
-def close(*fds: int) -> None:
-    for fd in fds:
+def finish(hop: RustHopHandle, notifier: RustNotifier) -> tuple[int, str]:
+    """Wait (blocking) on the notifier until ``hop`` has finished."""
+    for _ in range(200):
+        if (result := hop.result()) is not None:
+            return result
+        select.select([notifier.fileno()], [], [], 0.1)
+        notifier.drain()
+    pytest.fail("the hop did not finish")
+
+
+def test_a_hop_moves_bytes_and_is_announced(rust: RustExtension) -> None:
+    notifier = rust.Notifier()
+    up_read, up_write = pipe()
+    down_read, down_write = pipe()
+    hop = rust.start_hop(up_read, down_write, notifier, buffer_size=4096)
+    assert notifier.outstanding == 1
+    os.write(up_write, b"through the runtime")
+    os.close(up_write)
+    readable, _, _ = select.select([notifier.fileno()], [], [], 20)
+    assert readable, "the notifier never became readable"
+    assert finish(hop, notifier) == (19, "eof")
+    assert notifier.outstanding == 0
+    assert hop.bytes_moved == 19
+    assert not is_open(up_read)
+    assert not is_open(down_write)
+    assert os.read(down_read, 100) == b"through the runtime"
+    os.close(down_read)
+
+
+def test_the_notifier_drains_the_finished_tokens(rust: RustExtension) -> None:
+    notifier = rust.Notifier()
+    ends: list[int] = []
+    hops: list[RustHopHandle] = []
+    for _ in range(3):
+        up_read, up_write = pipe()
+        down_read, down_write = pipe()
+        hops.append(rust.start_hop(up_read, down_write, notifier, buffer_size=4096))
+        os.close(up_write)
+        ends.append(down_read)
+    tokens: set[int] = set()
+    for _ in range(200):
+        select.select([notifier.fileno()], [], [], 0.1)
+        tokens.update(notifier.drain())
+        if len(tokens) == len(hops):
+            break
+    assert tokens == {hop.token for hop in hops}
+    assert notifier.drain() == []
+    for fd in ends:
+        os.close(fd)
+
+
+def test_cancel_and_drop_stop_a_hop(rust: RustExtension) -> None:
+    notifier = rust.Notifier()
+    up_read, up_write = pipe()
+    down_read, down_write = pipe()
+    hop = rust.start_hop(up_read, down_write, notifier, buffer_size=4096)
+    hop.cancel()
+    assert finish(hop, notifier) == (0, "cancelled")
+    up_read2, up_write2 = pipe()
+    down_read2, down_write2 = pipe()
+    rust.start_hop(up_read2, down_write2, notifier, buffer_size=4096)  # dropped at once
+    assert os.read(down_read2, 10) == b""  # the sink was closed: EOF
+    for fd in (up_write, down_read, up_write2, down_read2):
+        os.close(fd)
+
+
+@pytest.mark.parametrize(
+    ("source", "sink", "buffer_size", "message"),
+    [
+        (-1, "open", 4096, "source_fd must be a file descriptor"),
+        ("open", -5, 4096, "sink_fd must be a file descriptor"),
+        (2**40, "open", 4096, "source_fd must be a file descriptor"),
+        ("open", "open", 0, "buffer_size must be between 1 and"),
+        ("open", "open", -1, "buffer_size must be between 1 and"),
+        ("open", "open", 2**40, "buffer_size must be between 1 and"),
+        ("open", "same", 4096, "must differ"),
+    ],
+)
+def test_bad_arguments_are_value_errors_and_the_descriptors_are_taken(
+    rust: RustExtension, source: int | str, sink: int | str, buffer_size: int, message: str
+) -> None:
+    read_end, write_end = pipe()
+    source_fd = read_end if source == "open" else int(source)
+    sink_fd = {"open": write_end, "same": read_end}.get(str(sink), sink)
+    assert isinstance(sink_fd, int)
+    with pytest.raises(ValueError, match=message):
+        rust.start_hop(source_fd, sink_fd, rust.Notifier(), buffer_size=buffer_size)
+    # Every open descriptor passed was taken over, and so closed.
+    for fd in (read_end, write_end):
+        assert is_open(fd) == (fd not in {source_fd, sink_fd})
         if is_open(fd):
             os.close(fd)
 
 
-def write_in_thread(fd: int, chunks: list[bytes], *, close_after: bool = True) -> threading.Thread:
-    def target() -> None:
-        for chunk in chunks:
-            os.write(fd, chunk)
-        if close_after:
-            os.close(fd)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread
-
-
-def test_pump_moves_every_byte_and_closes_nothing(rust: RustExtension) -> None:
-    up_read, up_write = pipe()
-    down_read, down_write = pipe()
-    payload = bytes(range(256)) * 4096
-    writer = write_in_thread(up_write, [payload])
-    received = bytearray()
-
-    def drain() -> None:
-        while chunk := os.read(down_read, 65536):
-            received.extend(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    moved = rust.pump(up_read, down_write, buffer_size=4096)
-    writer.join(10)
-    assert moved == len(payload)
-    assert is_open(up_read)
-    assert is_open(down_write)
-    os.close(down_write)
-    reader.join(10)
-    assert bytes(received) == payload
-    close(up_read, down_read)
-
-
-def test_pump_hop_reports_an_early_close(rust: RustExtension) -> None:
-    up_read, up_write = pipe()
-    down_read, down_write = pipe()
-    os.close(down_read)  # the downstream is gone
-    writer = write_in_thread(up_write, [b"x" * 1000], close_after=False)
-    moved, end = rust.pump_hop(up_read, down_write)
-    writer.join(10)
-    assert end == "downstream_closed"
-    assert moved == 0
-    close(up_read, up_write, down_write)
-
-
-def test_pump_hop_stops_when_cancelled(rust: RustExtension) -> None:
-    up_read, up_write = pipe()
-    down_read, down_write = pipe()
-    cancel_read, cancel_write = pipe()
-    os.write(cancel_write, b"!")
-    moved, end = rust.pump_hop(up_read, down_write, cancel_fd=cancel_read)
-    assert (moved, end) == (0, "cancelled")
-    assert all(is_open(fd) for fd in (up_read, down_write, cancel_read))
-    close(up_read, up_write, down_read, down_write, cancel_read, cancel_write)
-
-
-def test_the_gil_is_released_while_rust_waits(rust: RustExtension) -> None:
-    """The pump blocks on an empty pipe; this thread must still run to feed it."""
-    up_read, up_write = pipe()
-    down_read, down_write = pipe()
-    outcome: list[tuple[int, str]] = []
-    pumping = threading.Thread(target=lambda: outcome.append(rust.pump_hop(up_read, down_write)), daemon=True)
-    pumping.start()
-    # If the GIL were held, none of this Python code could run.
-    os.write(up_write, b"fed by Python")
-    os.close(up_write)
-    pumping.join(10)
-    assert outcome == [(13, "eof")]
-    assert os.read(down_read, 100) == b"fed by Python"
-    close(up_read, down_read, down_write)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"reader_fd": -1, "writer_fd": 1}, "reader_fd must be a non-negative"),
-        ({"reader_fd": 0, "writer_fd": -5}, "writer_fd must be a non-negative"),
-        ({"reader_fd": 2**40, "writer_fd": 1}, "reader_fd is not a file descriptor"),
-        ({"reader_fd": 0, "writer_fd": 1, "buffer_size": 0}, "buffer_size must be positive"),
-        ({"reader_fd": 0, "writer_fd": 1, "buffer_size": -1}, "buffer_size must be positive"),
-        ({"reader_fd": 0, "writer_fd": 1, "cancel_fd": -2}, "cancel_fd must be a non-negative"),
-    ],
-)
-def test_bad_pump_arguments_are_value_errors(
-    rust: RustExtension, kwargs: dict[str, int], message: str
-) -> None:
-    with pytest.raises(ValueError, match=message):
-        rust.pump(**kwargs)
-
-
-def test_bad_consume_arguments_are_value_errors(rust: RustExtension) -> None:
-    with pytest.raises(ValueError, match="buffer_size must be positive"):
-        rust.consume(0, buffer_size=0)
-    with pytest.raises(ValueError, match="reader_fd must be a non-negative"):
-        rust.consume(-1)
-
-
-def test_io_errors_carry_the_real_errno(rust: RustExtension) -> None:
-    read_fd, write_fd = pipe()
-    os.close(read_fd)
+def test_a_closed_descriptor_is_ebadf_and_the_other_is_closed(rust: RustExtension) -> None:
+    notifier = rust.Notifier()  # first: it must not take the closed number
+    read_end, write_end = pipe()
+    os.close(read_end)
     with pytest.raises(OSError, match="Bad file descriptor") as caught:
-        rust.consume(read_fd)
+        rust.start_hop(read_end, write_end, notifier, buffer_size=4096)
     assert caught.value.errno == errno.EBADF
-    with pytest.raises(OSError, match="Bad file descriptor") as caught_pump:
-        rust.pump(read_fd, write_fd)
-    assert caught_pump.value.errno == errno.EBADF
-    os.close(write_fd)
+    assert not is_open(write_end)
 
 
-@given(
-    payload=st.binary(max_size=3000),
-    chunk=st.integers(min_value=1, max_value=97),
-    buffer_size=st.integers(min_value=1, max_value=64),
-)
-def test_consume_decodes_like_python(payload: bytes, chunk: int, buffer_size: int) -> None:
-    rust = rust_extension()
-    read_fd, write_fd = pipe()
-    writer = write_in_thread(write_fd, [payload[i : i + chunk] for i in range(0, len(payload), chunk)])
-    try:
-        text = rust.consume(read_fd, buffer_size=buffer_size)
-    finally:
-        writer.join(10)
-        os.close(read_fd)
-    assert text == payload.decode("utf-8", "replace")
+def test_a_panic_is_a_runtime_error(rust: RustExtension) -> None:
+    with pytest.raises(RuntimeError, match="a deliberate panic"):
+        rust._panic_for_tests()  # pyright: ignore[reportPrivateUsage]
 
 
-def test_consume_keeps_what_it_read_when_cancelled(rust: RustExtension) -> None:
-    read_fd, write_fd = pipe()
-    cancel_read, cancel_write = pipe()
-    os.write(write_fd, b"caf\xc3\xa9 \xe2\x82")  # a euro sign cut short
-    os.write(cancel_write, b"!")
-    assert rust.consume(read_fd, cancel_fd=cancel_read) == "caf\u00e9 \ufffd"
-    assert is_open(read_fd)
-    close(read_fd, write_fd, cancel_read, cancel_write)
+def test_the_runtime_is_bounded(rust: RustExtension) -> None:
+    count = rust.start_runtime()
+    assert 1 <= count <= rust.MAX_WORKERS
+    assert count <= 2 * (os.cpu_count() or 1) + 4
+    assert rust.worker_threads() == count
+    workers = [
+        task
+        for task in Path("/proc/self/task").iterdir()
+        if (task / "comm").read_text(encoding="utf-8").startswith("cuprum-pump")
+    ]
+    assert len(workers) == count

@@ -13,7 +13,7 @@ import shutil
 import signal
 
 import pytest
-from support import TEST_CATALOGUE, py, shell
+from support import TEST_CATALOGUE, shell
 
 from cuprum import (
     CAT,
@@ -90,7 +90,7 @@ def test_ok_and_failure_index_follow_pipefail() -> None:
 
 # --- the hop buffer -----------------------------------------------------------------------
 
-WRITE_300K = py("import sys; sys.stdout.write('x' * 300_000)")
+WRITE_300K = sh.make(HEAD)("-c", "300000", "/dev/zero")  # dies of SIGPIPE (Python children ignore it)
 DEAF = shell("sleep 0.3")  # never reads; exits after a while
 
 

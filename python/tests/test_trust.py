@@ -589,6 +589,7 @@ def test_a_second_cancel_during_teardown_keeps_the_events() -> None:
     assert events[-1].outcome is ExecOutcome.CANCELLED
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_exec_ids_differ_in_a_forked_child() -> None:
     read_end, write_end = os.pipe()
     parent_before = new_exec_id()

@@ -16,7 +16,7 @@ returns a running ``Hop``. The contract, identical for every backend:
   leaked registration or thread, even if the event loop is closed under a
   running hop.
 * **Exact bytes.** The default moves copies, so a producer that
-  ``vmsplice``\\ s and reuses its buffers once its pipe drains can never
+  ``vmsplice``\ s and reuses its buffers once its pipe drains can never
   change bytes already handed on; each read is written as one unit (a
   packet-mode pipe keeps its packet boundaries). ``zero_copy=True`` lets a
   backend forward page references instead (``splice(2)``); see

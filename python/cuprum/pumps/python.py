@@ -1,124 +1,163 @@
-"""The Python stream backend: an asyncio transport-to-transport pump.
+r"""The Python stream backend: a hop driven by the event loop's selector.
 
-Chunks go from the upstream pipe's read transport straight into the
-downstream pipe's write transport, with no coroutine per chunk. When the
-write buffer passes its high-water mark the read side pauses, so memory is
-bounded by the buffer limit plus one read (``READ_CHUNK``), whatever the
-payload. asyncio's write-pipe transport notices at once when the reader of
-its pipe goes away; the pump then stops reading and closes the upstream
-pipe, and the producer gets SIGPIPE on its next write.
+A hop is two ``fdio.LoopFd``\ s and three callbacks; no transport, no
+coroutine per chunk:
+
+* the source is watched for readability; each ``os.read`` (at most
+  ``buffer_size`` bytes) is written downstream as one ``write(2)``
+  (``fdio.write_nosigpipe``, so no SIGPIPE), which keeps a packet-mode
+  pipe's packet boundaries;
+* a chunk the sink cannot take at once stays pending: the source is
+  unwatched and the sink watched for writability until the chunk is
+  written (backpressure; at most one chunk per hop is held);
+* the sink is also watched for readability: on Linux the write end of a
+  pipe whose reader left reports ``EPOLLERR``, which the selector turns
+  into a read event, so an early close is noticed at once even while no
+  data flows (asyncio's pipe transport uses the same trick). The source is
+  then closed at once, so the producer gets ``EPIPE``/SIGPIPE.
+
+Every descriptor is unregistered before it is closed (``LoopFd``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from cuprum.fdio import LoopFd, write_nosigpipe
 from cuprum.pumps import HopOutcome
+from cuprum.pumps._checks import check_buffer_size
 
 if TYPE_CHECKING:
     from cuprum.fds import OwnedFd
 
-READ_SIZE = 256 * 1024
-"""Most bytes one read takes from the upstream pipe (see docs/design.md)."""
 
-WRITE_HIGH_WATER = 256 * 1024
-"""Bytes the downstream transport may buffer before reading pauses."""
+_CLOSED_DOWNSTREAM: Final = (BrokenPipeError, ConnectionResetError)
 
 
-class _Hop:
-    """The state of one running hop; the two protocols report into it."""
+class PythonHop:
+    """One hop moved by callbacks on the running loop (see the module doc)."""
 
-    def __init__(self, done: asyncio.Future[HopOutcome]) -> None:
-        self.done = done
-        self.reader: asyncio.ReadTransport | None = None
-        self.writer: asyncio.WriteTransport | None = None
-        self.accepted = 0
-        self.source_finished = False
+    __slots__ = ("_done", "_moved", "_pending", "_sink", "_size", "_source")
 
-    def forward(self, data: bytes) -> None:
-        if self.writer is None or self.writer.is_closing():
+    def __init__(
+        self, source: LoopFd, sink: LoopFd, buffer_size: int, done: asyncio.Future[HopOutcome]
+    ) -> None:
+        self._source = source
+        self._sink = sink
+        self._size = buffer_size
+        self._done = done
+        self._moved = 0
+        self._pending: memoryview | None = None
+        sink.watch_read(self._on_sink_gone)
+        source.watch_read(self._on_readable)
+
+    @property
+    def bytes_moved(self) -> int:
+        """Bytes delivered downstream so far."""
+        return self._moved
+
+    async def wait(self) -> HopOutcome:
+        """Wait for the hop to end; both descriptors are closed by then."""
+        return await asyncio.shield(self._done)
+
+    def cancel(self) -> None:
+        """Stop now: close both descriptors and report ``cancelled`` (idempotent)."""
+        self._finish(downstream_closed=False, cancelled=True)
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._source.fd, self._size)
+        except (BlockingIOError, InterruptedError):
             return
-        self.accepted += len(data)
-        self.writer.write(data)
+        except (OSError, MemoryError) as error:
+            self._fail(error)
+            return
+        if not data:
+            self._finish(downstream_closed=False)
+            return
+        self._send(memoryview(data), pending=False)
 
-    def source_eof(self) -> None:
-        self.source_finished = True
-        if self.writer is not None and not self.writer.is_closing():
-            self.writer.close()  # flushes what is buffered, then closes
+    def _on_writable(self) -> None:
+        if self._pending is not None:
+            self._send(self._pending, pending=True)
 
-    def sink_lost(self) -> None:
-        downstream_closed = not self.source_finished
-        undelivered = self.writer.get_write_buffer_size() if self.writer is not None else 0
-        if self.reader is not None:
-            self.reader.close()
-        if not self.done.done():
-            self.done.set_result(HopOutcome(self.accepted - undelivered, downstream_closed))
+    def _on_sink_gone(self) -> None:
+        self._finish(downstream_closed=True)
 
+    def _send(self, data: memoryview, *, pending: bool) -> None:
+        try:
+            written = write_nosigpipe(self._sink.fd, data)
+        except (BlockingIOError, InterruptedError):
+            written = 0
+        except _CLOSED_DOWNSTREAM:
+            self._finish(downstream_closed=True)
+            return
+        except OSError as error:
+            self._fail(error)
+            return
+        self._moved += written
+        if written == len(data):
+            if pending:
+                self._pending = None
+                self._sink.unwatch_write()
+                self._source.watch_read(self._on_readable)
+            return
+        self._pending = data[written:]
+        if not pending:
+            self._source.unwatch_read()
+            self._sink.watch_write(self._on_writable)
 
-class _SourceProtocol(asyncio.Protocol):
-    def __init__(self, hop: _Hop) -> None:
-        self._hop = hop
+    def _close(self) -> bool:
+        """Close both ends (source first); whether this call did it."""
+        if self._source.closed and self._sink.closed:
+            return False
+        self._pending = None
+        self._source.close()
+        self._sink.close()
+        return True
 
-    def data_received(self, data: bytes) -> None:
-        self._hop.forward(data)
+    def _finish(self, *, downstream_closed: bool, cancelled: bool = False) -> None:
+        if self._close() and not self._done.done():
+            self._done.set_result(HopOutcome(self._moved, downstream_closed, cancelled))
 
-    def eof_received(self) -> bool:
-        self._hop.source_eof()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        del exc
-        if not self._hop.source_finished:
-            self._hop.source_eof()
-
-
-class _SinkProtocol(asyncio.BaseProtocol):
-    def __init__(self, hop: _Hop) -> None:
-        self._hop = hop
-
-    def pause_writing(self) -> None:
-        if self._hop.reader is not None and not self._hop.reader.is_closing():
-            self._hop.reader.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self._hop.reader is not None and not self._hop.reader.is_closing():
-            self._hop.reader.resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        del exc
-        self._hop.sink_lost()
+    def _fail(self, error: OSError | MemoryError) -> None:
+        if self._close() and not self._done.done():
+            self._done.set_exception(error)
 
 
 class PythonPump:
-    """Runs a hop on the event loop with asyncio transports."""
+    """Runs hops on the running event loop (see the module doc)."""
 
-    async def run(self, source: OwnedFd, sink: OwnedFd) -> HopOutcome:
-        """Move bytes until EOF or early close; both descriptors end up closed."""
+    def start(
+        self, source: OwnedFd, sink: OwnedFd, *, buffer_size: int, zero_copy: bool = False
+    ) -> PythonHop:
+        """Start moving bytes from ``source`` to ``sink``, taking both over.
+
+        ``zero_copy`` changes nothing here: Python always copies.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad ``buffer_size`` (nothing is taken then).
+        RuntimeError
+            When no event loop is running (nothing is taken then).
+        OSError
+            When the loop cannot watch a descriptor; both are closed then.
+        """
+        del zero_copy
+        size = check_buffer_size(buffer_size)
         loop = asyncio.get_running_loop()
-        hop = _Hop(loop.create_future())
-        # The file objects (and then the transports) own the descriptors now.
-        source_file = os.fdopen(source.release(), "rb", buffering=0)
-        sink_file = os.fdopen(sink.release(), "wb", buffering=0)
+        source_fd = LoopFd(loop, source)
         try:
-            hop.writer, _ = await loop.connect_write_pipe(lambda: _SinkProtocol(hop), sink_file)
-            hop.writer.set_write_buffer_limits(high=WRITE_HIGH_WATER)
-            hop.reader, _ = await loop.connect_read_pipe(lambda: _SourceProtocol(hop), source_file)
-            # CPython's selector pipe transport reads up to ``max_size`` at a time.
-            if hasattr(hop.reader, "max_size"):
-                hop.reader.max_size = READ_SIZE  # pyright: ignore[reportAttributeAccessIssue]
-            return await hop.done
-        finally:
-            # On cancellation the transports are still open: abort them. The
-            # file objects are closed here too (idempotently), so neither
-            # descriptor outlives run(), whatever the transports still have
-            # scheduled.
-            if hop.reader is not None and not hop.reader.is_closing():
-                hop.reader.close()  # read transports have no abort()
-            if hop.writer is not None and not hop.writer.is_closing():
-                hop.writer.abort()
-            for pipe in (source_file, sink_file):
-                with contextlib.suppress(OSError):
-                    pipe.close()
+            sink_fd = LoopFd(loop, sink)
+        except BaseException:
+            source_fd.close()
+            raise
+        try:
+            return PythonHop(source_fd, sink_fd, size, loop.create_future())
+        except BaseException:
+            source_fd.close()
+            sink_fd.close()
+            raise

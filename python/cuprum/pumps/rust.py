@@ -1,136 +1,163 @@
-"""The Rust stream backend: hops and capture on threads Cuprum owns.
+"""The Rust stream backend: hops moved by the ``cuprum._rust`` runtime.
 
-Each blocking call into ``cuprum._rust`` (``pump_hop``, ``consume``) runs on
-its own short-lived thread, never on asyncio's default executor (which many
-concurrent pipelines could exhaust), and releases the GIL while it works.
-Every call also watches a wake-up pipe: cancelling the awaiting task writes
-to it, the Rust side returns promptly, and the thread has ended before
-``run()`` returns. The descriptors are owned here and closed exactly once,
-after the thread is done with them; Rust only borrows them.
+The extension's runtime moves every hop of the process on a few epoll
+worker threads (one per core, at most eight), copying through a buffer by
+default or with ``splice(2)`` when ``zero_copy`` is asked for. A hop owns
+its two descriptors from ``start()`` on and closes them itself when it
+ends, so nothing here depends on the event loop to clean up: a loop closed
+under a running hop leaves no thread blocked and, once the hop ends or is
+dropped, no descriptor open.
+
+Completion reaches asyncio through one notifier per event loop: an eventfd
+watched with ``loop.add_reader`` while that loop has hops running. No
+Python code ever runs on the runtime's threads.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import threading
-from typing import TYPE_CHECKING, Final
+import weakref
+from typing import TYPE_CHECKING
 
-from cuprum.process import run_to_completion
 from cuprum.pumps import HopOutcome
+from cuprum.pumps._checks import check_buffer_size
 from cuprum.stream_backend import rust_extension
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from cuprum.fds import OwnedFd
-
-BUFFER_SIZE: Final = 1024 * 1024
-"""Bytes per splice or read; matches the hop pipes' kernel buffer."""
+    from cuprum.stream_backend import RustExtension, RustHopHandle, RustNotifier
 
 
-async def run_blocking[T](work: Callable[[int], T], name: str) -> T:
-    """Run ``work(cancel_fd)`` on a new thread and await its result.
+class RustHop:
+    """One hop running in the Rust runtime."""
 
-    If the awaiting task is cancelled, ``cancel_fd`` becomes readable, the
-    thread is waited for, and the cancellation is re-raised.
+    __slots__ = ("__weakref__", "_done", "_handle")
+
+    def __init__(self, handle: RustHopHandle, done: asyncio.Future[HopOutcome]) -> None:
+        self._handle = handle
+        self._done = done
+
+    @property
+    def bytes_moved(self) -> int:
+        """Bytes delivered downstream so far."""
+        return self._handle.bytes_moved
+
+    async def wait(self) -> HopOutcome:
+        """Wait for the hop to end; both descriptors are closed by then."""
+        return await asyncio.shield(self._done)
+
+    def cancel(self) -> None:
+        """Stop the hop within one chunk (idempotent)."""
+        self._handle.cancel()
+
+    def finished(self) -> None:
+        """Take the result the runtime published (on the loop's thread)."""
+        if self._done.done():
+            return
+        try:
+            result = self._handle.result()
+        except Exception as error:  # noqa: BLE001 (the hop's own error, for wait())
+            self._done.set_exception(error)
+            return
+        if result is not None:
+            moved, end = result
+            self._done.set_result(
+                HopOutcome(moved, downstream_closed=end == "downstream_closed", cancelled=end == "cancelled")
+            )
+
+
+class _Completions:
+    """One event loop's notifier, watched while that loop has hops running.
+
+    Holds the loop and the hops weakly: a hop nobody references any more is
+    dropped, which cancels it in the runtime, and a closed loop can be
+    collected.
     """
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-    wake_read, wake_write = os.pipe2(os.O_CLOEXEC)
 
-    def succeed(outcome: T) -> None:
-        if not done.done():
-            done.set_result(outcome)
+    __slots__ = ("__weakref__", "_fd", "_hops", "_loop", "notifier")
 
-    def fail(error: BaseException) -> None:
-        if not done.done():
-            done.set_exception(error)
+    def __init__(self, loop: asyncio.AbstractEventLoop, extension: RustExtension) -> None:
+        self.notifier: RustNotifier | None = extension.Notifier()
+        self._fd = self.notifier.fileno()
+        self._loop = weakref.ref(loop)
+        self._hops: dict[int, weakref.ref[RustHop]] = {}
+        loop.add_reader(self._fd, self._on_ready)
 
-    def target() -> None:
-        try:
-            outcome = work(wake_read)
-        except BaseException as error:  # noqa: BLE001 (handed to the awaiting task)
-            loop.call_soon_threadsafe(fail, error)
-        else:
-            loop.call_soon_threadsafe(succeed, outcome)
+    def add(self, token: int, hop: RustHop) -> None:
+        """Resolve ``hop`` when the runtime reports ``token``."""
+        self._hops[token] = weakref.ref(hop)
 
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    try:
-        thread.start()
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            os.write(wake_write, b"x")
-            with contextlib.suppress(Exception):
-                await run_to_completion(_wait(done))
-            raise
-    finally:
-        if done.done():
-            thread.join()  # it has reported: only its return is left
-        os.close(wake_read)
-        os.close(wake_write)
+    def close_if_idle(self) -> None:
+        """Close when no hop is running (after a hop failed to start)."""
+        if not self._hops:
+            self.close()
+
+    def _on_ready(self) -> None:
+        notifier = self.notifier
+        if notifier is None:
+            return
+        for token in notifier.drain():
+            ref = self._hops.pop(token, None)
+            if ref is not None and (hop := ref()) is not None:
+                hop.finished()
+        if not self._hops:
+            self.close()
+
+    def close(self) -> None:
+        """Unwatch, then drop the notifier (its eventfd closes once no hop holds it)."""
+        if self.notifier is None:
+            return
+        loop = self._loop()
+        if loop is not None:
+            if not loop.is_closed():
+                loop.remove_reader(self._fd)
+            if _by_loop.get(loop) is self:
+                del _by_loop[loop]
+        self.notifier = None
 
 
-async def _wait[T](future: asyncio.Future[T]) -> None:
-    await asyncio.wait([future])
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Completions] = weakref.WeakKeyDictionary()
+
+
+def _completions(loop: asyncio.AbstractEventLoop, extension: RustExtension) -> _Completions:
+    completions = _by_loop.get(loop)
+    if completions is None or completions.notifier is None:
+        completions = _by_loop[loop] = _Completions(loop, extension)
+    return completions
 
 
 class RustPump:
-    """Runs a hop with ``cuprum._rust.pump_hop`` (``splice(2)`` between pipes)."""
+    """Runs hops in the ``cuprum._rust`` runtime (see the module doc)."""
 
-    async def run(self, source: OwnedFd, sink: OwnedFd) -> HopOutcome:
-        """Move bytes until EOF or early close; both descriptors end up closed."""
-        try:
-            extension = rust_extension()
-            source_fd, sink_fd = source.fileno(), sink.fileno()
-            moved, end = await run_blocking(
-                lambda cancel_fd: extension.pump_hop(
-                    source_fd, sink_fd, buffer_size=BUFFER_SIZE, cancel_fd=cancel_fd
-                ),
-                "cuprum-pump",
-            )
-        finally:
-            # Only now, with the Rust side finished with them.
-            source.close()
-            sink.close()
-        return HopOutcome(bytes_moved=moved, downstream_closed=end == "downstream_closed")
+    def start(self, source: OwnedFd, sink: OwnedFd, *, buffer_size: int, zero_copy: bool = False) -> RustHop:
+        """Start moving bytes from ``source`` to ``sink``, taking both over.
 
-
-class RustCapture:
-    """Captures one output stream with ``cuprum._rust.consume``.
-
-    Used instead of ``OutputCollector`` when nothing but the decoded text is
-    wanted (see ``cuprum.capture.rust_capture_eligible``).
-    """
-
-    __slots__ = ("_text",)
-
-    def __init__(self) -> None:
-        self._text = ""
-
-    async def read_fd(self, reader: OwnedFd) -> None:
-        """Read ``reader`` to EOF on a Cuprum thread, then close it.
-
-        If the read is cancelled, whatever was read before is kept.
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad ``buffer_size`` (nothing is taken then).
+        RuntimeError
+            When no event loop is running (nothing is taken then).
+        ImportError
+            When the extension is unavailable (nothing is taken then).
+        MemoryError, OSError
+            When the runtime cannot start the hop; both descriptors are
+            closed then.
         """
+        size = check_buffer_size(buffer_size)
+        loop = asyncio.get_running_loop()
+        extension = rust_extension()
+        completions = _completions(loop, extension)
+        notifier = completions.notifier
+        assert notifier is not None  # noqa: S101 (a fresh one has it)
+        # From here the extension owns both descriptors, whatever happens.
         try:
-            extension = rust_extension()
-            reader_fd = reader.fileno()
-
-            def work(cancel_fd: int) -> None:
-                # Stored from the thread, so a cancelled read keeps its text.
-                self._text = extension.consume(reader_fd, buffer_size=BUFFER_SIZE, cancel_fd=cancel_fd)
-
-            await run_blocking(work, "cuprum-consume")
-        finally:
-            reader.close()
-
-    async def finish(self, *, cut_short: bool = False) -> None:
-        """Nothing to flush: the Rust decoder finishes at EOF."""
-        del cut_short
-
-    def text(self) -> str:
-        """The decoded text read so far."""
-        return self._text
+            handle = extension.start_hop(
+                source.release(), sink.release(), notifier, buffer_size=size, zero_copy=bool(zero_copy)
+            )
+        except BaseException:
+            completions.close_if_idle()
+            raise
+        hop = RustHop(handle, loop.create_future())
+        completions.add(handle.token, hop)
+        return hop

@@ -1,131 +1,239 @@
 //! `cuprum._rust`: the Python face of the `cuprum_pump` crate.
 //!
-//! A thin skin: it checks arguments, releases the GIL around the blocking
-//! work, and turns I/O errors into `OSError`s carrying the real `errno`.
-//! Descriptors are borrowed, never closed: the caller owns them.
+//! A thin skin: it checks arguments (`ValueError`), hands descriptors to the
+//! crate's hop runtime, and turns the crate's errors into Python's:
+//! `OSError` with the real `errno`, `MemoryError` for a failed allocation,
+//! `RuntimeError` for a bug. No call blocks, and no panic crosses into
+//! Python: each entry point catches it and raises `RuntimeError` instead of
+//! pyo3's `PanicException`.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
-use cuprum_pump::PumpEnd;
+use cuprum_pump::{HopConfig, HopEnd, HopError, HopHandle, StartError};
 
-/// Borrow a descriptor number the caller promises stays open for the call.
-fn borrow_fd(fd: i64, name: &str) -> PyResult<BorrowedFd<'static>> {
-    let Ok(raw) = i32::try_from(fd) else {
-        return Err(PyValueError::new_err(format!(
-            "{name} is not a file descriptor: {fd}"
-        )));
-    };
-    if raw < 0 {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be a non-negative file descriptor, not {fd}"
-        )));
-    }
-    // SAFETY: the Python caller keeps the descriptor open until we return
-    // (Cuprum's pumps own it and close it only afterwards); we never close it.
-    Ok(unsafe { BorrowedFd::borrow_raw(raw) })
+/// Run `body`, turning a panic into `RuntimeError`.
+fn guarded<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(PyRuntimeError::new_err(format!(
+            "internal error in cuprum._rust (a bug; please report it): {detail}"
+        )))
+    })
 }
 
-fn check_buffer_size(buffer_size: i64) -> PyResult<usize> {
-    usize::try_from(buffer_size)
-        .ok()
-        .filter(|&size| size > 0)
-        .ok_or_else(|| {
-            PyValueError::new_err(format!("buffer_size must be positive, not {buffer_size}"))
+fn os_error(errno: i32) -> PyErr {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    PyOSError::new_err((errno, text))
+}
+
+fn start_error(error: &StartError) -> PyErr {
+    match error {
+        StartError::OutOfMemory => PyMemoryError::new_err("cannot start a hop: out of memory"),
+        StartError::Os(error) => match error.raw_os_error() {
+            Some(errno) => os_error(errno),
+            None => PyOSError::new_err(error.to_string()),
+        },
+    }
+}
+
+/// A descriptor number, if `fd` can be one.
+fn number(fd: i64) -> Option<RawFd> {
+    RawFd::try_from(fd).ok().filter(|raw| *raw >= 0)
+}
+
+/// Take over `raw` if it is an open descriptor.
+fn take(raw: Option<RawFd>) -> Option<OwnedFd> {
+    // SAFETY: the caller hands the number over (Cuprum's pumps `release()`
+    // it), so nobody else closes it; it is open, and taken at most once.
+    raw.filter(|raw| cuprum_pump::is_open(*raw))
+        .map(|raw| unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Where finished hops are announced: watch `fileno()` for readability
+/// (`loop.add_reader`), then call `drain()` for their tokens.
+#[pyclass(frozen, module = "cuprum._rust")]
+struct Notifier {
+    inner: cuprum_pump::Notifier,
+}
+
+#[pymethods]
+impl Notifier {
+    #[new]
+    fn new() -> PyResult<Self> {
+        guarded(|| {
+            cuprum_pump::Notifier::new()
+                .map(|inner| Self { inner })
+                .map_err(|error| start_error(&StartError::from(error)))
         })
-}
+    }
 
-/// An `OSError` (or its errno subclass, e.g. `BrokenPipeError`) with `errno` set.
-fn os_error(error: &std::io::Error) -> PyErr {
-    match error.raw_os_error() {
-        Some(errno) => PyOSError::new_err((errno, error.to_string())),
-        None => PyOSError::new_err(error.to_string()),
+    /// The descriptor that is readable while finished hops wait to be drained.
+    fn fileno(&self) -> PyResult<i32> {
+        guarded(|| Ok(std::os::fd::AsRawFd::as_raw_fd(&self.inner.fd())))
+    }
+
+    /// The tokens of the hops that finished since the last call.
+    fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        guarded(|| self.inner.drain(|tokens| PyList::new(py, tokens)))
+    }
+
+    /// Hops started with this notifier that have not finished yet.
+    #[getter]
+    fn outstanding(&self) -> PyResult<usize> {
+        guarded(|| Ok(self.inner.outstanding()))
     }
 }
 
-fn run_pump(
-    py: Python<'_>,
-    reader_fd: i64,
-    writer_fd: i64,
-    buffer_size: i64,
-    cancel_fd: Option<i64>,
-) -> PyResult<cuprum_pump::PumpOutcome> {
-    let buffer_size = check_buffer_size(buffer_size)?;
-    let reader = borrow_fd(reader_fd, "reader_fd")?;
-    let writer = borrow_fd(writer_fd, "writer_fd")?;
-    let cancel = cancel_fd.map(|fd| borrow_fd(fd, "cancel_fd")).transpose()?;
-    py.detach(|| cuprum_pump::pump(reader, writer, buffer_size, cancel))
-        .map_err(|error| os_error(&error))
+/// One hop running in the runtime. Dropping it cancels it.
+#[pyclass(frozen, module = "cuprum._rust")]
+struct Hop {
+    handle: HopHandle,
+    buffer_size: usize,
 }
 
-/// Move bytes from `reader_fd` to `writer_fd` until end of file or until
-/// the writer's reader goes away; return the number of bytes moved.
+#[pymethods]
+impl Hop {
+    /// The token its notifier reports when it finishes.
+    #[getter]
+    fn token(&self) -> PyResult<u64> {
+        guarded(|| Ok(self.handle.token()))
+    }
+
+    /// Bytes delivered so far (final once `result()` is not `None`).
+    #[getter]
+    fn bytes_moved(&self) -> PyResult<u64> {
+        guarded(|| Ok(self.handle.bytes_moved()))
+    }
+
+    /// Stop the hop within one chunk (idempotent).
+    fn cancel(&self) -> PyResult<()> {
+        guarded(|| {
+            self.handle.cancel();
+            Ok(())
+        })
+    }
+
+    /// `None` while it runs; then `(bytes_moved, end)` with `end` one of
+    /// `"eof"`, `"downstream_closed"`, `"cancelled"`. Raises the hop's error
+    /// if it failed. Both descriptors are closed once this is not `None`.
+    fn result(&self) -> PyResult<Option<(u64, &'static str)>> {
+        guarded(|| {
+            match self.handle.result() {
+            None => Ok(None),
+            Some(Ok(outcome)) => {
+                let end = match outcome.end {
+                    HopEnd::Eof => "eof",
+                    HopEnd::DownstreamClosed => "downstream_closed",
+                    HopEnd::Cancelled => "cancelled",
+                };
+                Ok(Some((outcome.bytes_moved, end)))
+            }
+            Some(Err(HopError::Os(errno))) => Err(os_error(errno)),
+            Some(Err(HopError::OutOfMemory)) => Err(PyMemoryError::new_err(format!(
+                "cannot allocate a hop buffer of {} bytes",
+                self.buffer_size
+            ))),
+            Some(Err(HopError::Internal)) => Err(PyRuntimeError::new_err(
+                "internal error in cuprum._rust (a bug; please report it): the hop's worker panicked",
+            )),
+        }
+        })
+    }
+}
+
+/// Start moving bytes from `source_fd` to `sink_fd` in the runtime.
 ///
-/// Uses `splice(2)` between pipes, read/write otherwise; the GIL is released
-/// meanwhile. A readable `cancel_fd` stops the pump early. Neither descriptor
-/// is closed; both are left in non-blocking mode.
+/// The hop takes over every open descriptor passed, in every case: it
+/// closes both when it ends, and closes them at once if it cannot start
+/// (`ValueError` for a bad argument, `OSError` with `EBADF` for a closed
+/// descriptor, `MemoryError`, `OSError`).
 #[pyfunction]
-#[pyo3(signature = (reader_fd, writer_fd, *, buffer_size = 65536, cancel_fd = None))]
-fn pump(
-    py: Python<'_>,
-    reader_fd: i64,
-    writer_fd: i64,
+#[pyo3(signature = (source_fd, sink_fd, notifier, *, buffer_size, zero_copy = false))]
+fn start_hop(
+    source_fd: i64,
+    sink_fd: i64,
+    notifier: &Notifier,
     buffer_size: i64,
-    cancel_fd: Option<i64>,
-) -> PyResult<u64> {
-    Ok(run_pump(py, reader_fd, writer_fd, buffer_size, cancel_fd)?.bytes)
+    zero_copy: bool,
+) -> PyResult<Hop> {
+    guarded(|| {
+        let (source_raw, sink_raw) = (number(source_fd), number(sink_fd));
+        let source = take(source_raw);
+        let sink = take(sink_raw.filter(|raw| Some(*raw) != source_raw));
+        // From here on, returning an error closes whatever was taken.
+        for (raw, fd, name) in [
+            (source_raw, source_fd, "source_fd"),
+            (sink_raw, sink_fd, "sink_fd"),
+        ] {
+            if raw.is_none() {
+                return Err(PyValueError::new_err(format!(
+                    "{name} must be a file descriptor (0 or more), not {fd}"
+                )));
+            }
+        }
+        if source_raw == sink_raw {
+            return Err(PyValueError::new_err(format!(
+                "source_fd and sink_fd must differ, both are {source_fd}"
+            )));
+        }
+        let size = usize::try_from(buffer_size).unwrap_or(0);
+        let config = HopConfig::new(size, zero_copy).map_err(|_| {
+            PyValueError::new_err(format!(
+                "buffer_size must be between 1 and {}, not {buffer_size}",
+                cuprum_pump::MAX_BUFFER_SIZE
+            ))
+        })?;
+        let (Some(source), Some(sink)) = (source, sink) else {
+            return Err(os_error(libc::EBADF));
+        };
+        let handle = cuprum_pump::start_hop(source, sink, config, &notifier.inner)
+            .map_err(|error| start_error(&error))?;
+        Ok(Hop {
+            handle,
+            buffer_size: size,
+        })
+    })
 }
 
-/// Like `pump`, but also say how it ended: returns `(bytes_moved, end)`
-/// where `end` is `"eof"`, `"downstream_closed"` or `"cancelled"`.
+/// Worker threads the runtime runs now (0 before the first hop).
 #[pyfunction]
-#[pyo3(signature = (reader_fd, writer_fd, *, buffer_size = 65536, cancel_fd = None))]
-fn pump_hop(
-    py: Python<'_>,
-    reader_fd: i64,
-    writer_fd: i64,
-    buffer_size: i64,
-    cancel_fd: Option<i64>,
-) -> PyResult<(u64, &'static str)> {
-    let outcome = run_pump(py, reader_fd, writer_fd, buffer_size, cancel_fd)?;
-    let end = match outcome.end {
-        PumpEnd::Eof => "eof",
-        PumpEnd::DownstreamClosed => "downstream_closed",
-        PumpEnd::Cancelled => "cancelled",
-    };
-    Ok((outcome.bytes, end))
+fn worker_threads() -> PyResult<usize> {
+    guarded(|| Ok(cuprum_pump::running_workers()))
 }
 
-/// Read `reader_fd` to end of file and decode it as UTF-8, replacing
-/// invalid bytes exactly like `bytes.decode("utf-8", "replace")`.
-///
-/// The GIL is released while reading. A readable `cancel_fd` stops the read
-/// early, keeping what was read. The descriptor is not closed.
+/// Start the runtime's worker threads now, if they are not running (they
+/// start with the first hop otherwise); returns how many run.
 #[pyfunction]
-#[pyo3(signature = (reader_fd, *, buffer_size = 65536, cancel_fd = None))]
-fn consume(
-    py: Python<'_>,
-    reader_fd: i64,
-    buffer_size: i64,
-    cancel_fd: Option<i64>,
-) -> PyResult<String> {
-    let buffer_size = check_buffer_size(buffer_size)?;
-    let reader = borrow_fd(reader_fd, "reader_fd")?;
-    let cancel = cancel_fd.map(|fd| borrow_fd(fd, "cancel_fd")).transpose()?;
-    let consumed = py
-        .detach(|| cuprum_pump::consume(reader, buffer_size, cancel))
-        .map_err(|error| os_error(&error))?;
-    Ok(consumed.text)
+fn start_runtime() -> PyResult<usize> {
+    guarded(|| cuprum_pump::start_runtime().map_err(|error| start_error(&error)))
+}
+
+/// Panic inside the binding: proves that a panic arrives as `RuntimeError`.
+#[pyfunction]
+fn _panic_for_tests() -> PyResult<()> {
+    guarded(|| panic!("a deliberate panic"))
 }
 
 /// The Rust stream backend for Cuprum.
 #[pymodule]
 fn _rust(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", cuprum_pump::VERSION)?;
-    module.add_function(wrap_pyfunction!(pump, module)?)?;
-    module.add_function(wrap_pyfunction!(pump_hop, module)?)?;
-    module.add_function(wrap_pyfunction!(consume, module)?)?;
+    module.add("MAX_BUFFER_SIZE", cuprum_pump::MAX_BUFFER_SIZE)?;
+    module.add("MAX_WORKERS", cuprum_pump::MAX_WORKERS)?;
+    module.add_class::<Notifier>()?;
+    module.add_class::<Hop>()?;
+    module.add_function(wrap_pyfunction!(start_hop, module)?)?;
+    module.add_function(wrap_pyfunction!(worker_threads, module)?)?;
+    module.add_function(wrap_pyfunction!(start_runtime, module)?)?;
+    module.add_function(wrap_pyfunction!(_panic_for_tests, module)?)?;
     Ok(())
 }

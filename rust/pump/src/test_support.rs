@@ -1,17 +1,35 @@
-//! Test helpers: pipes as `File`s and a small deterministic PRNG for
-//! property tests (no third-party crates needed).
+//! Test helpers: pipes, a deterministic PRNG, waiting for a hop.
 
 use std::fs::File;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsFd, FromRawFd};
 
-/// A new pipe as (read end, write end), both close-on-exec.
-pub fn pipe() -> (File, File) {
+use crate::{wait_readable, HopHandle, HopResult, Notifier};
+
+/// A new pipe as (read end, write end), both close-on-exec, with `flags`.
+pub fn pipe_with(flags: libc::c_int) -> (File, File) {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors pipe2 returns.
-    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | flags) };
     assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors are fresh and owned by nothing else.
     unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
+}
+
+/// A new close-on-exec pipe as (read end, write end).
+pub fn pipe() -> (File, File) {
+    pipe_with(0)
+}
+
+/// Wait (at most 20 s) until `hop` has finished; its result.
+pub fn wait(hop: &HopHandle, notifier: &Notifier) -> HopResult {
+    for _ in 0..2000 {
+        if let Some(result) = hop.result() {
+            return result;
+        }
+        wait_readable(notifier.fd().as_fd(), 10).unwrap();
+        notifier.drain(|_| ());
+    }
+    panic!("the hop did not finish within 20 s");
 }
 
 /// xorshift64*: deterministic, seedable, good enough to drive property tests.
