@@ -2,7 +2,8 @@ Feature: Pipelines behave the same on every stream backend
   The stages of a pipeline run concurrently and their bytes flow through
   pumps in Cuprum's own process, on whichever stream backend
   CUPRUM_STREAM_BACKEND selects. Every backend delivers exactly the same
-  bytes, ends a pipeline early the same way and blames the same stage.
+  bytes, ends a pipeline early the same way and blames the same stage. By
+  default a pipeline follows a shell with pipefail; fail-fast is an opt-in.
 
   Scenario: An empty stream stays empty
     Given a producer that writes nothing
@@ -34,10 +35,20 @@ Feature: Pipelines behave the same on every stream backend
     And the output is the line "y"
     And stage 0 was killed by SIGPIPE but is not blamed
 
-  Scenario: A failing middle stage is blamed and the other stages are stopped
+  Scenario: By default a failing stage leaves the others to finish, as in a shell
+    Given a producer that writes 3 lines and exits with status 2
+    And the pipeline continues through cat
+    When the pipeline runs
+    Then the pipeline fails at stage 0 within 5 seconds
+    And stage 0 exited with status 2
+    And stage 1 exited with status 0
+    And the output is the 3 lines
+
+  Scenario: With fail-fast, a failing middle stage stops the other stages
     Given a producer that never stops
     And the pipeline continues through a stage that reads one line and exits with status 3
     And the pipeline continues through a stage that drains its input and then sleeps
+    And the pipeline fails fast
     When the pipeline runs
     Then the pipeline fails at stage 1 within 5 seconds
     And stage 1 exited with status 3

@@ -28,10 +28,11 @@ from cuprum import (
     ForbiddenProgramError,
     Program,
     SafeCmd,
+    ScopeConfig,
     TimeoutExpired,
     UnknownProgramError,
-    allow,
     observe,
+    scoped,
     sh,
 )
 
@@ -96,13 +97,13 @@ def step_catalogued_command(context: Context, program: str, first: str, second: 
 
 @given('a scope that allows only "{program}"')
 def step_scope_allows_one(context: Context, program: str) -> None:
-    handle = allow(Program(program))
+    handle = scoped(ScopeConfig(allowlist={Program(program)}))
     context.cleanups.append(handle.detach)
 
 
 @given('a scope that allows both "{first}" and "{second}"')
 def step_scope_allows_two(context: Context, first: str, second: str) -> None:
-    handle = allow(Program(first), Program(second))
+    handle = scoped(ScopeConfig(allowlist={Program(first), Program(second)}))
     context.cleanups.append(handle.detach)
 
 

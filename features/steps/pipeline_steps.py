@@ -107,6 +107,17 @@ def step_endless_producer(context: Context) -> None:
     add_stage(context, sh.make(YES)())
 
 
+@given("a producer that writes {count:d} lines and exits with status {status:d}")
+def step_failing_producer(context: Context, count: int, status: int) -> None:
+    context.expected_lines = [f"line {index}" for index in range(count)]
+    add_stage(context, shell(f'for i in $(seq 0 {count - 1}); do echo "line $i"; done; exit {status}'))
+
+
+@given("the pipeline fails fast")
+def step_fail_fast(context: Context) -> None:
+    context.fail_fast = True
+
+
 @given("the pipeline continues through cat")
 def step_through_cat(context: Context) -> None:
     add_stage(context, sh.make(CAT)())
@@ -130,7 +141,7 @@ def step_yes_head(context: Context) -> None:
 
 @given("a three-stage pipeline whose stage {failing:d} exits with status {status:d}")
 def step_three_stages_one_failing(context: Context, failing: int, status: int) -> None:
-    normal = [sh.make(YES)(), sh.make(CAT)(), shell("cat >/dev/null; sleep 30")]
+    normal = [sh.make(YES)(), sh.make(CAT)(), shell("cat >/dev/null")]
     # A failing stage with input reads first, so it fails while data flows.
     failing_stage = shell(f"echo x; exit {status}") if failing == 0 else shell(f"read line; exit {status}")
     for index, stage in enumerate(normal):
@@ -142,7 +153,7 @@ def step_three_stages_one_failing(context: Context, failing: int, status: int) -
 
 @when("the pipeline runs")
 def step_run(context: Context) -> None:
-    pipeline = Pipeline(tuple(context.stages))
+    pipeline = Pipeline(tuple(context.stages), fail_fast=getattr(context, "fail_fast", False))
     pids: dict[int, int] = {}
 
     def record(event: ExecEvent) -> None:
@@ -196,6 +207,13 @@ def step_fails_at(context: Context, index: int, seconds: int) -> None:
 @then("the output is empty")
 def step_output_empty(context: Context) -> None:
     assert result_of(context).stdout == ""
+
+
+@then("the output is the {count:d} lines")
+def step_output_lines(context: Context, count: int) -> None:
+    expected: list[str] = context.expected_lines
+    assert len(expected) == count
+    assert result_of(context).stdout == "".join(f"{line}\n" for line in expected)
 
 
 @then('the output is the line "{line}"')

@@ -9,6 +9,8 @@ arbitrary commands themselves (shells, ``env``, ``xargs``, ``awk``,
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import re
 from typing import TYPE_CHECKING, NewType
 
 from cuprum.errors import DuplicateProgramError, DuplicateProjectError, UnknownProgramError
@@ -83,6 +85,12 @@ class ProjectSettings:
                 msg = f"ProjectSettings.{field} must be a sequence of strings, not a string"
                 raise TypeError(msg)
             object.__setattr__(self, field, tuple(value))
+        for rule in self.noise_rules:
+            try:
+                re.compile(rule)
+            except re.error as error:
+                msg = f"project {self.name!r}: noise rule {rule!r} is not a regular expression: {error}"
+                raise ValueError(msg) from None
         for program in self.programs:
             try:
                 check_program_name(program)
@@ -163,7 +171,10 @@ class ProgramCatalogue:
         try:
             return self._owners[Program(program)]
         except (KeyError, TypeError):
-            raise UnknownProgramError(str(program), self.allowlist) from None
+            pass
+        close = difflib.get_close_matches(str(program), list(self._owners), n=1)
+        suggestion = None if not close else (close[0], self._owners[Program(close[0])].documentation_locations)
+        raise UnknownProgramError(str(program), self.allowlist, suggestion)
 
     def __contains__(self, program: object) -> bool:
         """Support ``program in catalogue``."""

@@ -33,13 +33,29 @@ def _documentation(locations: Iterable[str]) -> str:
 
 
 class UnknownProgramError(CuprumError, LookupError):
-    """A program is not in the catalogue."""
+    """A program is not in the catalogue.
 
-    def __init__(self, program: str, known: Iterable[str]) -> None:
+    Attributes
+    ----------
+    program
+        The name asked for.
+    suggestion
+        The closest catalogued program and where it is documented, if any
+        is close.
+    """
+
+    def __init__(
+        self, program: str, known: Iterable[str], suggestion: tuple[str, Iterable[str]] | None = None
+    ) -> None:
         self.program = program
+        self.suggestion = suggestion
         names = sorted(known)
         hint = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")  # noqa: PLR2004
-        super().__init__(f"program {program!r} is not in the catalogue (known: {hint or 'none'})")
+        message = f"program {program!r} is not in the catalogue (known: {hint or 'none'})"
+        if suggestion is not None:
+            where = ", ".join(suggestion[1])
+            message += f"; did you mean {suggestion[0]!r}?" + (f" (documentation: {where})" if where else "")
+        super().__init__(message)
 
 
 class ForbiddenProgramError(CuprumError, PermissionError):

@@ -98,6 +98,10 @@ class ExecEvent(NamedTuple):
     env_names
         The names of the variables the run's environment overlay sets (the
         scopes' and the context's); their values are never in events.
+    noise
+        For ``stdout``/``stderr``: whether the line matches one of its
+        project's ``noise_rules`` (observers may skip it; the logging adapter
+        does).
     """
 
     phase: ExecPhase
@@ -121,6 +125,7 @@ class ExecEvent(NamedTuple):
     capture: bool | None = None
     echo: bool | None = None
     env_names: tuple[str, ...] = ()
+    noise: bool | None = None
 
 
 type SyncObserveHook = Callable[[ExecEvent], object]

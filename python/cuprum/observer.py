@@ -14,10 +14,12 @@ budget, never the termination of the processes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
 import os
+import re
 import time
 from typing import TYPE_CHECKING, Final, cast
 
@@ -83,7 +85,7 @@ class DeliveryBudget:
 class EventSource:
     """Emits the events of one process (a lone command or a pipeline stage)."""
 
-    __slots__ = ("_async", "_budget", "_fields", "_line", "_redactors", "_sync", "observed", "pid")
+    __slots__ = ("_async", "_budget", "_fields", "_line", "_noise", "_redactors", "_sync", "observed", "pid")
 
     def __init__(
         self,
@@ -92,6 +94,7 @@ class EventSource:
         *,
         argvs: Sequence[tuple[str, ...]],
         budget: DeliveryBudget,
+        noise_rules: tuple[str, ...] = (),
     ) -> None:
         """Prepare the events of one process.
 
@@ -106,6 +109,8 @@ class EventSource:
             Every command line of the run, to learn secrets from.
         budget
             The run's delivery budget.
+        noise_rules
+            The project's noise rules, to flag output lines with.
         """
         self._sync: tuple[SyncObserveHook, ...] = scope.sync_observers
         self._async: tuple[AsyncObserveHook, ...] = scope.async_observers
@@ -116,6 +121,7 @@ class EventSource:
         argv = fields.argv
         others = tuple(other for other in argvs if other is not argv)
         self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others)
+        self._noise = noise_matcher(noise_rules)
         self._fields: ExecEvent | None = None
         if self.observed:
             for redactor in self._redactors:
@@ -167,12 +173,19 @@ class EventSource:
             return None
         head = (phase, *fields[1:5], self.pid)
         middle = (None, None, *fields[10:15])
-        tail = fields[16:]
+        tail = fields[16:21]
         redact = self._line
+        noisy = self._noise
         now = time.time
         final = len(lines) - 1
         events = [
-            _new_event(ExecEvent, (*head, now(), redact(line), *middle, index < final or last_newline, *tail))
+            _new_event(
+                ExecEvent,
+                (
+                    *head, now(), redact(line), *middle, index < final or last_newline, *tail,
+                    noisy is not None and noisy(line),
+                ),
+            )  # fmt: skip
             for index, line in enumerate(lines)
         ]
         return self._deliver(events)
@@ -221,6 +234,15 @@ class EventSource:
             )  # fmt: skip
         except Exception as error:  # noqa: BLE001
             _report(hook, event, error)
+
+
+@functools.lru_cache(maxsize=64)
+def noise_matcher(rules: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """Whether a line matches any of ``rules`` (``None`` when there are none)."""
+    if not rules:
+        return None
+    pattern = re.compile("|".join(f"(?:{rule})" for rule in rules))
+    return lambda line: pattern.search(line) is not None
 
 
 def _line_redactor(

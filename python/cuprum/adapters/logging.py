@@ -14,7 +14,8 @@ What it emits (after redaction, when given a ``Redactor``):
   same fields plus the exit code and duration (or, when the program could
   not start, the error);
 * ``stdin`` and ``stdin_error`` at ``DEBUG``;
-* output lines, at ``line_level`` (``DEBUG``), only with ``lines=True``.
+* output lines, at ``line_level`` (``DEBUG``), only with ``lines=True``,
+  except the lines its project's ``noise_rules`` match (``ExecEvent.noise``).
 
 ``plan`` events are not logged. Environment variables are never logged.
 
@@ -104,7 +105,7 @@ class LoggingHook:
         """Log ``event`` if it is one this hook logs and the logger is enabled for it."""
         phase = event.phase
         if phase is ExecPhase.STDOUT or phase is ExecPhase.STDERR:
-            if self._lines and self._logger.isEnabledFor(self._line_level):
+            if self._lines and not event.noise and self._logger.isEnabledFor(self._line_level):
                 self._log_line(event)
             return
         if phase is ExecPhase.PLAN:

@@ -189,6 +189,7 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
                 )._replace(capture=capture, echo=echo, env_names=env_names),
                 argvs=argvs,
                 budget=budget,
+                noise_rules=spec.project.noise_rules,
             ),
             shown=_shown(scope, spec.argv, argvs),
         )
