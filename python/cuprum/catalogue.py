@@ -173,7 +173,9 @@ class ProgramCatalogue:
         except (KeyError, TypeError):
             pass
         close = difflib.get_close_matches(str(program), list(self._owners), n=1)
-        suggestion = None if not close else (close[0], self._owners[Program(close[0])].documentation_locations)
+        suggestion = None
+        if close:
+            suggestion = (close[0], self._owners[Program(close[0])].documentation_locations)
         raise UnknownProgramError(str(program), self.allowlist, suggestion)
 
     def __contains__(self, program: object) -> bool:

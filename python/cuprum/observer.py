@@ -182,10 +182,15 @@ class EventSource:
             _new_event(
                 ExecEvent,
                 (
-                    *head, now(), redact(line), *middle, index < final or last_newline, *tail,
+                    *head,
+                    now(),
+                    redact(line),
+                    *middle,
+                    index < final or last_newline,
+                    *tail,
                     noisy is not None and noisy(line),
                 ),
-            )  # fmt: skip
+            )
             for index, line in enumerate(lines)
         ]
         return self._deliver(events)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 DEFAULT_HOP_BUFFER: Final = 1024 * 1024
 """The kernel buffer asked for each hop pipe and the captured stdout (F_SETPIPE_SZ)."""
+PUMP_CHUNK: Final = 256 * 1024
+"""The most a pump moves per read (or the hop buffer, if smaller): the fastest
+setting measured for both backends (docs/performance.md)."""
 
 type ChildStdio = int | None
 """What ``subprocess`` takes: a descriptor, ``DEVNULL``/``STDOUT``, or ``None`` (inherit)."""

@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 
     from cuprum.engine.plan import Plan
     from cuprum.engine.substitution import Substitutions
-    from cuprum.fds import OwnedFd
-    from cuprum.pumps import Hop, HopOutcome, Pump
+    from cuprum.pumps import Hop, HopOutcome
 
 STREAM_GRACE: Final = 0.25
 """Seconds the streams get, after every process group is dead, to reach EOF."""
@@ -123,7 +122,8 @@ class Supervisor:
         assert plumbing is not None  # noqa: S101 (spawn ran)
         pump = pump_for(plan.backend)
         for index, (source, sink) in enumerate(plumbing.hops):
-            hop = _start_hop(pump, source, sink, plan.hop_buffer_size, zero_copy=plan.zero_copy)
+            chunk = min(plan.hop_buffer_size, stdio.PUMP_CHUNK)
+            hop = pump.start(source, sink, buffer_size=chunk, zero_copy=plan.zero_copy)
             self.hops[index] = hop
             self._track(self._hop_done(index, hop))
         last = plan.stages[-1]
@@ -389,39 +389,3 @@ class Supervisor:
         if child.returncode in self.plan.stages[index].spec.ok_codes:
             return ExecOutcome.OK
         return ExecOutcome.FORGIVEN if self.forgiven(index) else ExecOutcome.FAILED
-
-
-class _LegacyHop:
-    """A hop run by a pump that only has ``run()`` (until every pump has ``start()``)."""
-
-    def __init__(self, task: asyncio.Task[HopOutcome]) -> None:
-        self._task = task
-
-    @property
-    def bytes_moved(self) -> int:
-        if self._task.done() and not self._task.cancelled() and self._task.exception() is None:
-            return self._task.result().bytes_moved
-        return 0
-
-    async def wait(self) -> HopOutcome:
-        from cuprum.pumps import HopOutcome  # noqa: PLC0415
-
-        try:
-            return await asyncio.shield(self._task)
-        except asyncio.CancelledError:
-            if self._task.cancelled():
-                return HopOutcome(0, downstream_closed=False, cancelled=True)
-            raise
-
-    def cancel(self) -> None:
-        self._task.cancel()
-
-
-def _start_hop(pump: Pump, source: OwnedFd, sink: OwnedFd, size: int, *, zero_copy: bool) -> Hop:
-    start = getattr(pump, "start", None)
-    if start is not None and not isinstance(pump, type):
-        try:
-            return pump.start(source, sink, buffer_size=size, zero_copy=zero_copy)
-        except NotImplementedError:
-            pass
-    return _LegacyHop(asyncio.ensure_future(pump.run(source, sink)))  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
