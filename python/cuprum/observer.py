@@ -90,7 +90,7 @@ class EventSource:
     def __init__(
         self,
         scope: ScopeState,
-        fields: ExecEvent,
+        fields: ExecEvent | tuple[str, ...],
         *,
         argvs: Sequence[tuple[str, ...]],
         budget: DeliveryBudget,
@@ -104,7 +104,8 @@ class EventSource:
             Whose observers and redactors apply.
         fields
             The fields every event of the process shares (phase, timestamp
-            and the per-event fields are replaced event by event).
+            and the per-event fields are replaced event by event); only its
+            ``argv`` when nobody observes the scope.
         argvs
             Every command line of the run, to learn secrets from.
         budget
@@ -118,12 +119,12 @@ class EventSource:
         self.pid: int | None = None
         self._budget = budget
         self._redactors: tuple[Redactor, ...] = scope.redactors
-        argv = fields.argv
+        argv = fields.argv if isinstance(fields, ExecEvent) else fields
         others = tuple(other for other in argvs if other is not argv)
         self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others)
         self._noise = noise_matcher(noise_rules)
         self._fields: ExecEvent | None = None
-        if self.observed:
+        if isinstance(fields, ExecEvent) and self.observed:
             for redactor in self._redactors:
                 fields = redactor.redact_event(fields, argvs=others)
             self._fields = fields

@@ -35,6 +35,7 @@ from cuprum.events import ExecEvent, ExecPhase
 from cuprum.observer import DeliveryBudget, EventSource, new_exec_id
 from cuprum.options import StdinInput, resolve_timeout
 from cuprum.pipeline import Pipeline
+from cuprum.redaction import DEFAULT_REDACTOR
 from cuprum.scope import current_scope
 from cuprum.stream_backend import resolve_stream_backend
 
@@ -169,8 +170,11 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     stdin_data = stdin.encode(context.encoding, context.errors) if isinstance(stdin, StdinInput) else None
     echo = scope.echo if output.echo is None else output.echo
     capture = output.capture and output.stdout is None
-    env_names = tuple(
-        sorted({name for overlay in (*scope.env_overlays, context.env or {}) for name in overlay})
+    observed = scope.observed
+    env_names = (
+        tuple(sorted({name for overlay in (*scope.env_overlays, context.env or {}) for name in overlay}))
+        if observed
+        else ()
     )
     argvs = tuple(spec.argv for spec in specs)
     budget = DeliveryBudget()
@@ -186,7 +190,9 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
                 scope,
                 _fields(
                     spec, exec_id, cwd, context.tags, index if is_pipeline else None, executable
-                )._replace(capture=capture, echo=echo, env_names=env_names),
+                )._replace(capture=capture, echo=echo, env_names=env_names)
+                if observed
+                else spec.argv,
                 argvs=argvs,
                 budget=budget,
                 noise_rules=spec.project.noise_rules,
@@ -248,6 +254,8 @@ def _fields(
 
 
 def _shown(scope: ScopeState, argv: tuple[str, ...], argvs: tuple[tuple[str, ...], ...]) -> str:
+    if scope.redactors == (DEFAULT_REDACTOR,) and not any("://" in part for other in argvs for part in other):
+        return shlex.join(argv)  # nothing the default redactor would hide
     others = tuple(other for other in argvs if other is not argv)
     for redactor in scope.redactors:
         argv = redactor.redact_argv(argv, argvs=others)

@@ -24,6 +24,13 @@ def _usable(path: str) -> bool:
     return Path(path).is_file() and os.access(path, os.X_OK)
 
 
+def forget(executable: str) -> None:
+    """Drop cached resolutions to ``executable`` (it could not be executed)."""
+    for key, value in list(_cache.items()):
+        if value == executable:
+            del _cache[key]
+
+
 def _not_found(message: str, program: str) -> ProgramNotFoundError:
     error = ProgramNotFoundError(errno.ENOENT, message)
     error.filename = program
@@ -52,8 +59,8 @@ def resolve_executable(program: str) -> str:
     search = os.environ.get("PATH", os.defpath)
     key = (program, search)
     cached = _cache.get(key)
-    if cached is not None and _usable(cached):
-        return cached
+    if cached is not None:
+        return cached  # a stale entry fails at exec and is forgotten (forget())
     found = shutil.which(program, path=search)
     if found is None:
         msg = f"program {program!r} was not found on this process's PATH"

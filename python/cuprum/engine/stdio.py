@@ -27,6 +27,12 @@ from cuprum.options import Append, StdinInput, Stream
 if TYPE_CHECKING:
     from cuprum.engine.plan import Plan
 
+try:
+    from fcntl import F_SETPIPE_SZ as _F_SETPIPE_SZ  # Linux only
+    from fcntl import fcntl as _fcntl
+except ImportError:  # pragma: no cover - other platforms keep the default size
+    _F_SETPIPE_SZ = None
+
 DEFAULT_HOP_BUFFER: Final = 1024 * 1024
 """The kernel buffer asked for each hop pipe and the captured stdout (F_SETPIPE_SZ)."""
 PUMP_CHUNK: Final = 256 * 1024
@@ -40,10 +46,11 @@ type ChildStdio = int | None
 def sized_pipe(size: int) -> tuple[OwnedFd, OwnedFd]:
     """A close-on-exec pipe whose buffer is ``size`` bytes where the kernel allows it."""
     read_end, write_end = owned_pipe()
-    with contextlib.suppress(OSError, AttributeError):
-        import fcntl  # noqa: PLC0415 (POSIX only)
-
-        fcntl.fcntl(write_end.fileno(), fcntl.F_SETPIPE_SZ, size)
+    if _F_SETPIPE_SZ is not None:
+        try:  # noqa: SIM105 (a hot path: suppress() costs a frame)
+            _fcntl(write_end.fileno(), _F_SETPIPE_SZ, size)
+        except OSError:
+            pass  # above /proc/sys/fs/pipe-max-size for an unprivileged user: keep the default
     return read_end, write_end
 
 
@@ -141,8 +148,10 @@ class Plumbing:
         """Close every descriptor still open (idempotent)."""
         self.close_child_ends()
         for fd in self.owned:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (a hot path: suppress() costs a frame)
                 fd.close()
+            except OSError:
+                pass
 
 
 _SPECIAL: Final[dict[Stream, ChildStdio]] = {

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from cuprum.engine import stdio
 from cuprum.engine.child import Child, spawn
+from cuprum.engine.resolve import forget
 from cuprum.engine.streams import LiveStdin, LiveStream, OutputSink, PipeReader, PipeWriter
 from cuprum.events import SIGPIPE_STATUSES, ExecOutcome, ExecPhase
 from cuprum.pumps import pump_for
@@ -102,6 +103,7 @@ class Supervisor:
                     loop=self.loop,
                 )
             except OSError as error:
+                forget(stage.executable)  # re-resolved at the next run
                 self.spawn_error = (stage.index, error)
                 self.ending = ExecOutcome.TERMINATED
                 for started in self.children:

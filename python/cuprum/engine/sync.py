@@ -1,46 +1,95 @@
 """``run_sync``: run a coroutine to completion from synchronous code.
 
-Each thread keeps one event loop for its ``run_sync`` calls (an
-``asyncio.Runner``), so a call does not pay for creating and closing a loop.
-Every call runs in a copy of the caller's context, so the caller's scope
-applies and nothing set inside leaks out. A thread's loop is closed when the
-thread ends (the main thread's at exit). Calling from a thread whose own
-loop is running is refused: that would block the loop.
+Each thread keeps one event loop for its ``run_sync`` calls, so a call does
+not pay for creating and closing a loop. Every call runs in a copy of the
+caller's context, so the caller's scope applies and nothing set inside
+leaks out. In the main thread, Ctrl-C (SIGINT) during a call cancels the
+run, so its processes are torn down and reaped as for any cancellation,
+and then raises ``KeyboardInterrupt``, as ``asyncio.run`` does. A thread's
+loop is closed when the thread ends (the main thread's at exit). Calling
+from a thread whose own loop is running is refused: that would block it.
 """
 
 from __future__ import annotations
 
+import _signal  # the C layer of `signal`: no enum conversions on a hot path
 import asyncio
 import atexit
 import contextlib
 import contextvars
+import signal
 import threading
 import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
+    from types import FrameType
 
 
 class _Holder:
-    """Owns one thread's runner; closing it when the thread-local is dropped."""
+    """One thread's loop, and the run it is driving."""
 
-    __slots__ = ("__weakref__", "runner")
+    __slots__ = ("__weakref__", "_on_sigint", "interrupted", "loop", "task")
 
     def __init__(self) -> None:
-        self.runner = asyncio.Runner()
+        self.loop = asyncio.new_event_loop()
+        self.task: asyncio.Task[object] | None = None
+        self.interrupted = False
+        self._on_sigint = self._interrupt  # one bound method, so it can be recognised
+
+    def run[T](self, coroutine: Coroutine[object, object, T]) -> T:
+        task = self.loop.create_task(coroutine, context=contextvars.copy_context())
+        installed = (
+            threading.current_thread() is threading.main_thread()
+            and _signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
+        if installed:
+            _signal.signal(signal.SIGINT, self._on_sigint)
+        self.task = task  # pyright: ignore[reportAttributeAccessIssue]
+        self.interrupted = False
+        try:
+            return self.loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if self.interrupted:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            self.task = None
+            if installed and _signal.getsignal(signal.SIGINT) is self._on_sigint:
+                _signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        task = self.task
+        if task is None or task.done():
+            signal.default_int_handler(signum, frame)
+            return
+        self.interrupted = True
+        task.cancel()
+        self.loop.call_soon_threadsafe(lambda: None)  # wake the selector
 
     def close(self) -> None:
+        loop = self.loop
+        if loop.is_closed() or loop.is_running():
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            with contextlib.suppress(RuntimeError):  # running in another thread: leave it
-                self.runner.close()
+            pass
+        else:
+            # Dropped inside another loop (a thread's locals freed by a thread
+            # that runs one): that loop cannot run ours; release its resources.
+            loop.close()
             return
-        # Dropped inside another loop (a thread's locals freed by a thread that
-        # runs one): that loop cannot run ours, so just release its resources.
         with contextlib.suppress(RuntimeError):
-            self.runner.get_loop().close()
+            leftovers = asyncio.all_tasks(loop)
+            for leftover in leftovers:
+                leftover.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
     def __del__(self) -> None:
         self.close()
@@ -72,10 +121,10 @@ def run_sync[T](start: Callable[[], Coroutine[object, object, T]], name: str) ->
         asyncio.get_running_loop()
     except RuntimeError:
         holder = _local.holder
-        if holder is None:
+        if holder is None or holder.loop.is_closed():
             holder = _local.holder = _Holder()
             _holders.add(holder)
-        return holder.runner.run(start(), context=contextvars.copy_context())
+        return holder.run(start())
     msg = (
         f"{name} cannot be called while an event loop is running in this thread; await the async API instead"
     )
