@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import fcntl
 import io
 import os
 import subprocess
@@ -27,11 +28,8 @@ from cuprum.options import Append, StdinInput, Stream
 if TYPE_CHECKING:
     from cuprum.engine.plan import Plan
 
-try:
-    from fcntl import F_SETPIPE_SZ as _F_SETPIPE_SZ  # Linux only
-    from fcntl import fcntl as _fcntl
-except ImportError:  # pragma: no cover - other platforms keep the default size
-    _F_SETPIPE_SZ = None
+_SET_PIPE_SIZE: Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
+"""Linux's F_SETPIPE_SZ; other platforms keep their pipes' default size."""
 
 DEFAULT_HOP_BUFFER: Final = 1024 * 1024
 """The kernel buffer asked for each hop pipe and the captured stdout (F_SETPIPE_SZ)."""
@@ -46,9 +44,9 @@ type ChildStdio = int | None
 def sized_pipe(size: int) -> tuple[OwnedFd, OwnedFd]:
     """A close-on-exec pipe whose buffer is ``size`` bytes where the kernel allows it."""
     read_end, write_end = owned_pipe()
-    if _F_SETPIPE_SZ is not None:
+    if _SET_PIPE_SIZE is not None:
         try:  # noqa: SIM105 (a hot path: suppress() costs a frame)
-            _fcntl(write_end.fileno(), _F_SETPIPE_SZ, size)
+            fcntl.fcntl(write_end.fileno(), _SET_PIPE_SIZE, size)
         except OSError:
             pass  # above /proc/sys/fs/pipe-max-size for an unprivileged user: keep the default
     return read_end, write_end

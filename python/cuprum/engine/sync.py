@@ -12,7 +12,6 @@ from a thread whose own loop is running is refused: that would block it.
 
 from __future__ import annotations
 
-import _signal  # the C layer of `signal`: no enum conversions on a hot path
 import asyncio
 import atexit
 import contextlib
@@ -42,10 +41,10 @@ class _Holder:
         task = self.loop.create_task(coroutine, context=contextvars.copy_context())
         installed = (
             threading.current_thread() is threading.main_thread()
-            and _signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         )
         if installed:
-            _signal.signal(signal.SIGINT, self._on_sigint)
+            signal.signal(signal.SIGINT, self._on_sigint)
         self.task = task  # pyright: ignore[reportAttributeAccessIssue]
         self.interrupted = False
         try:
@@ -56,8 +55,8 @@ class _Holder:
             raise
         finally:
             self.task = None
-            if installed and _signal.getsignal(signal.SIGINT) is self._on_sigint:
-                _signal.signal(signal.SIGINT, signal.default_int_handler)
+            if installed and signal.getsignal(signal.SIGINT) is self._on_sigint:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _interrupt(self, signum: int, frame: FrameType | None) -> None:
         task = self.task
