@@ -381,28 +381,21 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     by default, ``bytes`` with ``RunOutputOptions(text=False)``. Memory is
     bounded: when about a MiB is waiting unread, Cuprum stops reading and the
     child blocks on its pipe until you catch up (or until ``wait()``, which
-    keeps the unread rest as ``result.stdout``).
+    keeps the unread rest as ``result.stdout``). Chunks are split into lines
+    as they arrive, so iterating costs little more than the loop itself.
     """
 
     __slots__ = (
-        "_chunks",
-        "_decoder",
-        "_draining",
-        "_empty",
-        "_eof",
-        "_newline",
-        "_resume",
-        "_scanned",
-        "_size",
+        "_decoder", "_draining", "_empty", "_eof", "_lines", "_newline", "_partial", "_resume", "_size",
         "_waiter",
-    )
+    )  # fmt: skip
 
     def __init__(self, *, text: bool, encoding: str, errors: str) -> None:
         self._decoder = codecs.getincrementaldecoder(encoding)(errors) if text else None
         self._empty: OutT = "" if text else b""  # pyright: ignore[reportAttributeAccessIssue]
         self._newline: OutT = "\n" if text else b"\n"  # pyright: ignore[reportAttributeAccessIssue]
-        self._chunks: collections.deque[OutT] = collections.deque()
-        self._scanned = 0
+        self._lines: collections.deque[OutT] = collections.deque()
+        self._partial: list[OutT] = []
         self._size = 0
         self._eof = False
         self._draining = False
@@ -415,13 +408,28 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
         """Queue a chunk; an awaitable means the consumer is behind (backpressure)."""
         piece: OutT = self._decoder.decode(data) if self._decoder is not None else data  # pyright: ignore[reportAssignmentType]
         if piece:
-            self._chunks.append(piece)
+            self._split(piece)
             self._size += len(data)
         self._wake()
         if self._size > LIVE_HIGH_WATER and not self._draining:
             self._resume = asyncio.get_running_loop().create_future()
             return self._resume
         return None
+
+    def _split(self, piece: OutT) -> None:
+        newline = self._newline
+        if newline not in piece:  # pyright: ignore[reportOperatorIssue]
+            self._partial.append(piece)
+            return
+        parts = piece.split(newline)  # pyright: ignore[reportArgumentType]
+        if self._partial:
+            self._partial.append(parts[0])  # pyright: ignore[reportArgumentType]
+            parts[0] = self._empty.join(self._partial)  # pyright: ignore[reportArgumentType, reportCallIssue]
+            self._partial.clear()
+        tail = parts.pop()
+        self._lines.extend([part + newline for part in parts])  # pyright: ignore[reportOperatorIssue, reportArgumentType]
+        if tail:
+            self._partial.append(tail)  # pyright: ignore[reportArgumentType]
 
     def end(self) -> None:
         """The stream has ended (EOF or teardown)."""
@@ -432,7 +440,10 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
                 self._decoder.reset()
                 tail = "\ufffd"
             if tail:
-                self._chunks.append(tail)  # pyright: ignore[reportArgumentType]
+                self._split(tail)  # pyright: ignore[reportArgumentType]
+        if self._partial and not self._eof:
+            self._lines.append(self._empty.join(self._partial))  # pyright: ignore[reportArgumentType]
+            self._partial.clear()
         self._eof = True
         self._wake()
         self._release()
@@ -444,8 +455,9 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
 
     def remainder(self) -> OutT:
         """Everything not yet read (taken)."""
-        rest = self._empty.join(self._chunks)  # pyright: ignore[reportArgumentType]
-        self._chunks.clear()
+        rest = self._empty.join([*self._lines, *self._partial])  # pyright: ignore[reportArgumentType]
+        self._lines.clear()
+        self._partial.clear()
         self._size = 0
         return rest
 
@@ -468,49 +480,42 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
         finally:
             self._waiter = None
 
-    def _took(self, amount: int) -> None:
-        self._size = max(0, self._size - amount)
-        if self._size <= LIVE_HIGH_WATER // 2:
+    def _drained(self) -> None:
+        """Every complete line was taken: only the partial one is buffered now."""
+        self._size = sum(len(part) for part in self._partial)
+        if self._resume is not None:
             self._release()
 
     # -- the consumer side ---------------------------------------------------
 
     async def readline(self) -> OutT:
         r"""The next line with its ``\n``; empty at the end of the stream."""
-        while True:
-            chunks = self._chunks
-            for index in range(self._scanned, len(chunks)):
-                position = chunks[index].find(self._newline)  # pyright: ignore[reportArgumentType]
-                if position >= 0:
-                    parts = [chunks.popleft() for _ in range(index)]
-                    last = chunks.popleft()
-                    parts.append(last[: position + 1])  # pyright: ignore[reportArgumentType]
-                    if position + 1 < len(last):
-                        chunks.appendleft(last[position + 1 :])  # pyright: ignore[reportArgumentType]
-                    self._scanned = 0
-                    line = self._empty.join(parts)  # pyright: ignore[reportArgumentType]
-                    self._took(len(line))
-                    return line
-            self._scanned = len(chunks)
+        while not self._lines:
             if self._eof:
-                self._scanned = 0
-                return self.remainder()
+                return self._empty
             await self._more()
+        line = self._lines.popleft()
+        if not self._lines:
+            self._drained()
+        return line
 
     async def read(self, n: int = -1) -> OutT:
         """Up to ``n`` characters (or bytes); ``-1`` reads to the end of the stream."""
-        while not self._eof and (n < 0 or sum(len(chunk) for chunk in self._chunks) < n):
+        while not self._eof and (n < 0 or self._available() < n):
             await self._more()
-        if n < 0:
-            return self.remainder()
-        whole = self._empty.join(self._chunks)  # pyright: ignore[reportArgumentType]
-        self._chunks.clear()
-        self._scanned = 0
+        whole = self.remainder()
+        if n < 0 or len(whole) <= n:
+            return whole
         taken, rest = whole[:n], whole[n:]
-        if rest:
-            self._chunks.append(rest)  # pyright: ignore[reportArgumentType]
-        self._took(len(taken))
+        self._split(rest)  # pyright: ignore[reportArgumentType]
+        if self._eof and self._partial:
+            self._lines.append(self._empty.join(self._partial))  # pyright: ignore[reportArgumentType]
+            self._partial.clear()
+        self._drained()
         return taken  # pyright: ignore[reportReturnType]
+
+    def _available(self) -> int:
+        return sum(len(line) for line in self._lines) + sum(len(part) for part in self._partial)
 
     def __aiter__(self) -> AsyncIterator[OutT]:
         """Iterate over lines."""
@@ -518,9 +523,15 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
 
     async def __anext__(self) -> OutT:
         """The next line; ``StopAsyncIteration`` at the end."""
-        line = await self.readline()
-        if not line:
-            raise StopAsyncIteration
+        try:
+            line = self._lines.popleft()  # the fast path: a line is already waiting
+        except IndexError:
+            line = await self.readline()
+            if not line:
+                raise StopAsyncIteration from None
+            return line
+        if not self._lines:
+            self._drained()
         return line
 
 
