@@ -83,3 +83,19 @@ def test_observability_logs_counts_and_traces_without_the_secret() -> None:
     assert "grep   stage=-  exit=1 status=ERROR" in spans
     assert "sort   stage=1  exit=0" in spans
     assert "the secret appears in the output: False" in out
+
+
+def test_progress_bar_follows_the_hops_to_the_end() -> None:
+    """The bar reaches the payload's size and the pipeline's result is printed."""
+    completed = subprocess.run(
+        [sys.executable, str(HERE / "progress_bar.py"), "16"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=os.environ,
+    )
+    assert completed.returncode == 0, completed.stderr
+    size = 16 * 1024 * 1024
+    assert completed.stdout == f"moved {size} bytes per hop; wc counted {size}; ok=True\n"
+    assert "16.0M/16.0M" in completed.stderr
