@@ -29,9 +29,8 @@ async def main(size: int) -> None:
                 await asyncio.sleep(0.05)
             result = await proc.wait()
         bar.update(result.hop_bytes[0] - bar.n)
-    print(
-        f"moved {result.hop_bytes[0]} bytes per hop; wc counted {(result.stdout or '').strip()}; ok={result.ok}"
-    )
+    counted = (result.stdout or "").strip()
+    print(f"moved {result.hop_bytes[0]} bytes per hop; wc counted {counted}; ok={result.ok}")
 
 
 if __name__ == "__main__":
