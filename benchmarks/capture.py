@@ -3,7 +3,9 @@
 ``tools/bazel run //benchmarks:capture [-- --quick]``. The baseline is
 ``subprocess.run(capture_output=True, text=True)``; the case is Cuprum's
 ``run_sync()``, which captures in Python under either backend (the Rust
-``consume`` was removed: see docs/performance.md).
+``consume`` was removed: see docs/performance.md), beside the peers
+(plumbum, sh, sarge) and, for bytes, ``subprocess.run(capture_output=True)``
+against ``RunOutputOptions(text=False)``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import os
 import subprocess
 
+import peers
 from harness import Case, measure, parse_args, report
 
-from cuprum import HEAD, sh
+from cuprum import HEAD, RunOutputOptions, sh
 
 MIB = 1024 * 1024
 
@@ -35,9 +38,27 @@ def main() -> None:
         assert result.stdout is not None
         assert len(result.stdout) == size
 
+    def subprocess_bytes() -> None:
+        done = subprocess.run(argv, capture_output=True, check=True)
+        assert len(done.stdout) == size
+
+    def cuprum_bytes() -> None:
+        result = sh.make(HEAD)(*argv[1:]).run_sync(timeout=600, output=RunOutputOptions(text=False))
+        assert result.stdout is not None
+        assert len(result.stdout) == size
+
+    def peer(function: object) -> None:
+        assert len(function(argv)) == size  # pyright: ignore[reportCallIssue, reportArgumentType, reportUnknownArgumentType]
+
     cases = [
         Case("subprocess.run(text=True)", baseline),
-        Case("cuprum run_sync()", lambda: cuprum("python")),
+        Case("plumbum", lambda: peer(peers.plumbum_capture)),
+        Case("sh", lambda: peer(peers.sh_capture)),
+        Case("sarge", lambda: peer(peers.sarge_capture)),
+        Case("cuprum run_sync() (python)", lambda: cuprum("python")),
+        Case("cuprum run_sync() (rust)", lambda: cuprum("rust")),
+        Case("subprocess.run() bytes", subprocess_bytes),
+        Case("cuprum run_sync() bytes", cuprum_bytes),
     ]
     report(
         "capture",

@@ -1,8 +1,9 @@
 """Pipeline throughput: ``producer | cat | wc -c`` through a shell and through Cuprum.
 
 ``tools/bazel run //benchmarks:pipeline_throughput [-- --quick]``. The
-baseline is the same pipeline run by ``sh -c``; the cases are Cuprum with the
-Python backend and with the Rust backend.
+baseline is the same pipeline run by ``sh -c``; the cases are the peers
+(plumbum, sh, sarge) and Cuprum with the Python backend and with the Rust
+backend.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import peers
 from harness import Case, measure, parse_args, report
 
 from cuprum import CAT, HEAD, WC, sh
@@ -38,8 +40,14 @@ def main() -> None:
         assert result.ok
         assert int(result.stdout or "0") == size
 
+    def peer(function: object) -> None:
+        assert int(function(size)) == size  # pyright: ignore[reportCallIssue, reportArgumentType, reportUnknownArgumentType]
+
     cases = [
         Case("shell pipeline", shell),
+        Case("plumbum", lambda: peer(peers.plumbum_pipeline)),
+        Case("sh", lambda: peer(peers.sh_pipeline)),
+        Case("sarge", lambda: peer(peers.sarge_pipeline)),
         Case("cuprum python backend", lambda: cuprum("python")),
         Case("cuprum rust backend", lambda: cuprum("rust")),
     ]

@@ -1,8 +1,9 @@
 """Spawn overhead: 200 sequential runs of ``true``.
 
 ``tools/bazel run //benchmarks:spawn_overhead [-- --quick]``. The baseline is
-``subprocess.run(["true"])``; the cases are ``run_sync()`` and ``await run()``
-(one event loop for the whole batch), with both stream backends.
+``subprocess.run(["true"])``; the cases are the peers (plumbum, sh, sarge),
+then ``run_sync()`` and ``await run()`` (one event loop for the whole batch),
+with both stream backends.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import os
 import subprocess
 
+import peers
 from harness import Case, measure, parse_args, report
 
 from cuprum import TRUE, sh
@@ -40,8 +42,15 @@ def main() -> None:
 
         asyncio.run(batch())
 
+    def repeat(function: object) -> None:
+        for _ in range(count):
+            function()  # pyright: ignore[reportCallIssue]
+
     cases = [
         Case("subprocess.run", baseline),
+        Case("plumbum", lambda: repeat(peers.plumbum_true)),
+        Case("sh", lambda: repeat(peers.sh_true)),
+        Case("sarge", lambda: repeat(peers.sarge_true)),
         Case("run_sync (python)", lambda: run_sync("python")),
         Case("run_sync (rust)", lambda: run_sync("rust")),
         Case("await run() (python)", lambda: run_async("python")),
