@@ -8,8 +8,8 @@ names a program (``--compress-program``) or reads file names from elsewhere
 (``--files0-from``) is exposed.
 
 >>> from cuprum.builders import SafePath
->>> sort([SafePath("/var/log/app.csv")], keys=[SortKey("2,2n")], separator=",", reverse=True).argv
-('sort', '--reverse', '--field-separator=,', '--key=2,2n', '--', '/var/log/app.csv')
+>>> sort([SafePath("/var/log/app.csv")], keys=[SortKey("2,2nr")], separator=",", unique=True).argv
+('sort', '--unique', '--field-separator=,', '--key=2,2nr', '--', '/var/log/app.csv')
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ def sort(
     files
         The files to sort.
     keys
-        Sort keys, in priority order (``--key``).
+        Sort keys, in priority order (``--key``). A key with ordering
+        options of its own (``2,2nr``) ignores the global ones, as in GNU
+        sort.
     separator
         One character that separates fields (``--field-separator``);
         blanks by default.
