@@ -55,6 +55,7 @@ def _load(name: str) -> ModuleType:
 
 # --- porting shell scripts -------------------------------------------------------------
 
+LEVELS = ("INFO", "ERROR", "ERROR")
 LOGS: dict[str, str] = {
     "empty": "",
     "no errors": "2024-05-01T10:00:00 INFO started\n2024-05-01T10:00:01 WARN slow disk\n",
@@ -68,7 +69,7 @@ LOGS: dict[str, str] = {
     "no final newline": "2024-05-01T10:00:00 ERROR last line\n2024-05-01T10:00:01 ERROR last line",
     # Enough distinct messages that sort is still writing when head leaves.
     "many errors": "".join(
-        f"2024-05-01T10:{n // 60 % 60:02d}:{n % 60:02d} {'ERROR' if n % 3 else 'INFO'} code {n * 7919 % 5003}\n"
+        f"2024-05-01T10:{n // 60 % 60:02d}:{n % 60:02d} {LEVELS[n % 3]} code {n * 7919 % 5003}\n"
         for n in range(60_000)
     ),
 }
@@ -183,7 +184,7 @@ def _anchor(heading: str) -> str:
 def test_the_contents_list_every_chapter_in_order() -> None:
     guide = (HERE / "users-guide.md").read_text(encoding="utf-8")
     body = re.sub(r"^```.*?^```$", "", guide, flags=re.MULTILINE | re.DOTALL)
-    headings = [heading for heading in re.findall(r"^## (.+)$", body, flags=re.MULTILINE)]
+    headings: list[str] = re.findall(r"^## (.+)$", body, flags=re.MULTILINE)
     contents = headings.pop(0)
     assert contents == "Contents"
     listed = re.findall(r"^\d+\. \[(.+?)\]\(#(.+?)\)$", guide, flags=re.MULTILINE)
