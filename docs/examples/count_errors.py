@@ -17,7 +17,7 @@ USAGE = "usage: count_errors.py LOG OUT [TOP]"
 USAGE_STATUS = 2
 
 
-def count_errors(log: Path, out: Path, top: int = 3) -> int:
+def count_errors(log: Path, out: Path, top: int = 3, *, stdout: int = 1) -> int:
     """Summarise the errors of ``log``; return the exit status.
 
     Parameters
@@ -28,13 +28,16 @@ def count_errors(log: Path, out: Path, top: int = 3) -> int:
         Where to copy its error lines (truncated first, as ``>`` does).
     top
         How many messages to print.
+    stdout
+        The descriptor the report goes to (1: this process's stdout).
 
     Returns
     -------
     int
-        0, or grep's status when grep failed (it could not read ``log``).
+        0, or the status of the command that failed (grep's 2 when it
+        cannot read ``log``).
     """
-    # grep -e ' ERROR ' -- "$log" > "$out", accepting status 1 (no match).
+    # grep -e ' ERROR ' -- "$log" > "$out", where status 1 (no match) is fine.
     # stderr=INHERIT: grep's complaints reach our stderr untouched.
     grep = sh.make(GREP)("--", log, e=" ERROR ").with_ok_codes(0, 1)
     found = grep.run_sync(output=RunOutputOptions(stdout=out, stderr=INHERIT))
@@ -49,16 +52,14 @@ def count_errors(log: Path, out: Path, top: int = 3) -> int:
         | sh.make(SORT)(r=True, n=True)
         | sh.make(HEAD)(n=top)
     )
-    shown = summary.run_sync(
-        stdin=StdinInput(path=out), output=RunOutputOptions(stdout=INHERIT, stderr=INHERIT)
-    )
-    if not shown.ok:  # set -e (and pipefail, which forgives sort's SIGPIPE)
+    report = RunOutputOptions(stdout=stdout, stderr=INHERIT)
+    shown = summary.run_sync(stdin=StdinInput(path=out), output=report)
+    if not shown.ok:  # pipefail, with the SIGPIPE of a stage head left early forgiven
         return shown.exit_code
 
     # wc -l < "$out"
-    lines = sh.make(WC)(l=True).run_sync(stdin=StdinInput(path=out), check=True)
-    sys.stdout.write(lines.stdout or "")
-    return 0
+    counted = sh.make(WC)(l=True).run_sync(stdin=StdinInput(path=out), output=report)
+    return counted.exit_code
 
 
 def main(argv: list[str]) -> int:
