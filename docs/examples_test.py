@@ -1,8 +1,8 @@
 """The guide's worked examples (``docs/examples``) do what the guide says.
 
 - ``count-errors.sh`` and its port ``count_errors.py`` give the same stdout,
-  stderr, exit status and output file on every input ("Porting shell
-  scripts");
+  stderr, exit status and output file on every input, and the guide shows
+  them as they are ("Porting shell scripts");
 - the sort builder and the builder template build, validate and run as
   documented ("Writing a builder for your project");
 - the sugar typing sample runs ("Attribute sugar");
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -109,6 +110,13 @@ def test_a_missing_log_fails_alike(tmp_path: Path) -> None:
     assert (status, stdout, written) == (2, b"", b"")
     assert isinstance(stderr, bytes)
     assert b"missing.log" in stderr
+
+
+def test_the_guide_shows_the_script_and_the_port_as_they_are() -> None:
+    guide = (HERE / "users-guide.md").read_text(encoding="utf-8")
+    script = (EXAMPLES / "count-errors.sh").read_text(encoding="utf-8")
+    assert f"```sh\n{script}```\n" in guide
+    assert inspect.getsource(_load("count_errors").count_errors) in guide
 
 
 def test_the_summary_is_what_the_guide_shows(tmp_path: Path) -> None:
