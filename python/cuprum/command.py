@@ -168,8 +168,15 @@ class SafeCmd(Runnable):
 
     @property
     def shell_quoted(self) -> str:
-        """The command line quoted as a POSIX shell would need it, for logs."""
-        return shlex.join(self.argv)
+        """The command line quoted as a POSIX shell would need it, for logs.
+
+        A process substitution is shown as a shell writes it: ``<(cmd)``.
+        """
+        spec = spec_of(self)
+        if not spec.substitutions:
+            return shlex.join(spec.argv)
+        shown = {sub.position: f"<({sub.source.shell_quoted})" for sub in spec.substitutions}
+        return " ".join(shown.get(index, shlex.quote(part)) for index, part in enumerate(spec.argv))
 
     def __str__(self) -> str:
         """The shell-quoted rendering."""

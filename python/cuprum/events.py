@@ -39,7 +39,7 @@ class ExecOutcome(enum.StrEnum):
     """How a process ended, as its ``exit`` event reports it."""
 
     OK = "ok"
-    """Exit status 0."""
+    """An exit status the command accepts (0, or one of its ``ok_codes``)."""
     FAILED = "failed"
     """It failed on its own: a non-zero exit, a signal, or it never started."""
     FORGIVEN = "forgiven"
