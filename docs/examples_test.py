@@ -16,12 +16,14 @@ import importlib.util
 import inspect
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import cuprum
 from cuprum import (
     DEFAULT_CATALOGUE,
     ExecutionContext,
@@ -178,6 +180,35 @@ def test_the_template_uses_its_own_catalogue() -> None:
 def test_the_sugar_sample_runs() -> None:
     sample: Any = _load("sugar_typing")
     assert sample.listing().argv == ("ls", "-l", "-a")
+
+
+CHECKERS = {
+    # mypy checks only the sample; Cuprum's own modules are read for their types.
+    "mypy": ["-m", "mypy", "--strict", "--follow-imports=silent", "--no-incremental"],
+    "basedpyright": ["-m", "basedpyright", "--level", "error", "--pythonpath", sys.executable],
+}
+
+
+@pytest.mark.parametrize("checker", sorted(CHECKERS))
+def test_type_checkers_know_a_registered_name_is_a_builder(checker: str, tmp_path: Path) -> None:
+    """The sample's ``assert_type(sh.ls, CommandBuilder)`` holds for both checkers, in strict mode."""
+    package_root = str(Path(cuprum.__file__).parent.parent)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "MYPYPATH": package_root,
+        "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache"),
+    }
+    completed = subprocess.run(
+        [sys.executable, *CHECKERS[checker], str(EXAMPLES / "sugar_typing.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+        env=environment,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 # --- the guide ------------------------------------------------------------------------------
