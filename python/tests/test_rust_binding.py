@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from cuprum.stream_backend import RustExtension, rust_extension
 
+pytestmark = pytest.mark.rust
+
 
 @pytest.fixture(scope="module")
 def rust() -> RustExtension:

@@ -20,6 +20,7 @@ def test_target_runs_under_its_backend(selected_backend: str) -> None:
     assert cuprum.resolve_stream_backend() == StreamBackend(selected_backend)
 
 
+@pytest.mark.rust
 def test_extension_is_built_into_the_package() -> None:
     assert cuprum.is_rust_available()
     module = stream_backend.rust_extension()
@@ -27,6 +28,7 @@ def test_extension_is_built_into_the_package() -> None:
     assert module.__version__ == cuprum.__version__
 
 
+@pytest.mark.rust
 @pytest.mark.parametrize("value", [None, "", "  ", "auto", "AUTO", "Auto"])
 def test_auto_prefers_rust_when_available(value: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(stream_backend.ENV_VAR, raising=False)
