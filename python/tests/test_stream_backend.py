@@ -46,14 +46,15 @@ def test_auto_falls_back_to_python_without_extension() -> None:
     [
         ("python", StreamBackend.PYTHON),
         ("PyThOn", StreamBackend.PYTHON),
-        ("rust", StreamBackend.RUST),
-        (" RUST ", StreamBackend.RUST),
+        pytest.param("rust", StreamBackend.RUST, marks=pytest.mark.rust),
+        pytest.param(" RUST ", StreamBackend.RUST, marks=pytest.mark.rust),
     ],
 )
 def test_explicit_choice_is_case_insensitive(value: str, expected: StreamBackend) -> None:
     assert cuprum.resolve_stream_backend(value) == expected
 
 
+@pytest.mark.rust
 def test_environment_is_read_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(stream_backend.ENV_VAR, "python")
     assert cuprum.resolve_stream_backend() == StreamBackend.PYTHON
