@@ -98,7 +98,7 @@ def test_block_runs_and_prints_what_it_shows(block: Block) -> None:
 
 
 def test_expected_output_is_read_from_both_comment_forms() -> None:
-    code = 'print(1)  # one; prints: 1\n# Prints:\n# two\n#\n# four ...\nx = 1  # not output\n'
+    code = "print(1)  # one; prints: 1\n# Prints:\n# two\n#\n# four ...\nx = 1  # not output\n"
     assert expected_output(code) == ("1", "two", "", "four ...")
     assert line_matches("echo ... done", "echo 1234 done")
     assert not line_matches("echo ... done", "echo 1234 done!")
@@ -111,7 +111,9 @@ def anchor(heading: str) -> str:
 
 def test_the_contents_list_every_section_in_order() -> None:
     text = GUIDE.read_text(encoding="utf-8")
-    sections = [heading for heading in re.findall(r"^## (.+)$", text, flags=re.MULTILINE) if heading != "Contents"]
+    sections = [
+        heading for heading in re.findall(r"^## (.+)$", text, flags=re.MULTILINE) if heading != "Contents"
+    ]
     contents = text.split("## Contents", 1)[1].split("\n## ", 1)[0]
     entries = re.findall(r"^(\d+)\. \[(.+)\]\(#(.+)\)$", contents, flags=re.MULTILINE)
     assert [title for _, title, _ in entries] == sections
@@ -120,7 +122,9 @@ def test_the_contents_list_every_section_in_order() -> None:
 
 
 def test_the_readme_starts_with_the_bazel_setup() -> None:
-    first_block = re.search(r"^```(\w*)\n(.*?)^```$", README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+    first_block = re.search(
+        r"^```(\w*)\n(.*?)^```$", README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL
+    )
     assert first_block is not None
     assert first_block.group(1) == "sh"
     assert first_block.group(2).splitlines()[:2] == [

@@ -21,13 +21,23 @@ DOCUMENTS = [
     *sorted((ROOT / "docs").glob("*.md")),
     *sorted((ROOT / "third_party" / "python").glob("*.in")),
 ]
-TOP_DIRECTORIES = (".ci", "benchmarks", "docs", "examples", "features", "python", "rust", "third_party", "tools", "typings")
+TOP_DIRECTORIES = (
+    ".ci",
+    "benchmarks",
+    "docs",
+    "examples",
+    "features",
+    "python",
+    "rust",
+    "third_party",
+    "tools",
+    "typings",
+)
 GENERATED = ("benchmarks/results", "rust/target")
 """Paths that builds and runs create: named in the documents, never committed."""
 
-_PATH = re.compile(
-    r"(?<![\w./@:$~-])((?:%s)/[\w.*<>-]*(?:/[\w.*<>-]+)*)" % "|".join(map(re.escape, TOP_DIRECTORIES))
-)
+_TOP = "|".join(map(re.escape, TOP_DIRECTORIES))
+_PATH = re.compile(rf"(?<![\w./@:$~-])((?:{_TOP})/[\w.*<>-]*(?:/[\w.*<>-]+)*)")
 _ROOT_FILE = re.compile(
     r"(?<![\w./-])(LICENSE|[A-Z]+\.md|WORKSPACE|version\.bzl|pyproject\.toml|\.bazelrc|\.bazelversion)(?![\w/-])"
 )

@@ -137,7 +137,7 @@ if not TYPE_CHECKING:
         # The version is read from the distribution's metadata on first use:
         # importing importlib.metadata would slow every `import cuprum`.
         if name == "__version__":
-            from importlib import metadata
+            from importlib import metadata  # noqa: PLC0415 (only when asked: it is slow to import)
 
             try:
                 version = metadata.version("cuprum")

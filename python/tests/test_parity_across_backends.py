@@ -18,7 +18,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import py
 
-from cuprum import CAT, ECHO, FALSE, HEAD, SLEEP, WC, YES, StdinInput, StreamBackend, resolve_stream_backend, sh
+from cuprum import (
+    CAT,
+    ECHO,
+    FALSE,
+    HEAD,
+    SLEEP,
+    WC,
+    YES,
+    StdinInput,
+    StreamBackend,
+    resolve_stream_backend,
+    sh,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
