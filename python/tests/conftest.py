@@ -112,5 +112,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def selected_backend() -> str:
-    """The backend this test target runs under (``python`` or ``rust``)."""
-    return os.environ.get("CUPRUM_STREAM_BACKEND", "auto")
+    """The backend this run selects: ``python`` or ``rust`` (``auto`` or unset: Rust if it imports)."""
+    choice = os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+    if choice == "auto":
+        return "rust" if is_rust_available() else "python"
+    return choice
