@@ -1,7 +1,11 @@
-"""Cuprum's version: one place for Bazel (the Rust crates, the wheel).
+"""Cuprum's version, for BUILD files: `load("//:version.bzl", "VERSION")`.
 
-Keep in step with `__version__` in python/cuprum/__init__.py (a test
-compares them through the extension) and with rust/Cargo.toml.
+It is written once, in rust/Cargo.toml (`[workspace.package]`): Cargo and
+maturin read it there, Bazel through the @cuprum_version repository
+(tools/repositories.bzl), and `cuprum.__version__` from the installed
+distribution's metadata (docs/bazel.md, "One version").
 """
 
-VERSION = "0.1.0"
+load("@cuprum_version//:version.bzl", _VERSION = "VERSION")
+
+VERSION = _VERSION

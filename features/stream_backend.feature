@@ -12,10 +12,14 @@ Feature: Choosing the stream backend
     When the stream backend is resolved
     Then the backend is "<backend>"
 
-    Examples:
+    Examples: Python
       | value  | backend |
       | python | python  |
       | PYTHON | python  |
+
+    @rust
+    Examples: Rust, and auto, which prefers it
+      | value  | backend |
       | rust   | rust    |
       | Rust   | rust    |
       | auto   | rust    |

@@ -19,7 +19,8 @@ def backend_test_suite(name, test_rule, env = {}, tags = [], **kwargs):
     Args:
       name: the suite's name; the tests are `<name>_python` and `<name>_rust`.
       test_rule: `pytest_test` or `behave_test` (or any rule taking `env`).
-      env: extra environment; CUPRUM_STREAM_BACKEND is set per instance.
+      env: extra environment; CUPRUM_STREAM_BACKEND is set per instance, and
+        CUPRUM_REQUIRE_RUST=1 makes a missing Rust extension fail the test.
       tags: tags for every instance; `backend-<name>` is added.
       **kwargs: passed to `test_rule` unchanged.
     """
@@ -28,7 +29,9 @@ def backend_test_suite(name, test_rule, env = {}, tags = [], **kwargs):
         test_name = "%s_%s" % (name, backend)
         test_rule(
             name = test_name,
-            env = dict(env, CUPRUM_STREAM_BACKEND = backend),
+            # Under Bazel the extension is always built: its absence is a
+            # failure, never a skip (python/tests/conftest.py).
+            env = dict(env, CUPRUM_REQUIRE_RUST = "1", CUPRUM_STREAM_BACKEND = backend),
             tags = tags + ["backend-" + backend],
             **kwargs
         )

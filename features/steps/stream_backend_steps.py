@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from behave import given, then, when
 
 from cuprum import stream_backend
-from cuprum.stream_backend import ENV_VAR, StreamBackend
+from cuprum.stream_backend import ENV_VAR, StreamBackend, is_rust_available
 
 if TYPE_CHECKING:
     from behave.runner import Context
@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 @given("the environment variable is left as the test target set it")
 def step_leave_environment(context: Context) -> None:
-    context.expected_backend = StreamBackend(os.environ[ENV_VAR])
+    choice = os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+    if choice == "auto":  # unset in a plain run: Rust when the extension imports
+        choice = "rust" if is_rust_available() else "python"
+    context.expected_backend = StreamBackend(choice)
 
 
 @given('CUPRUM_STREAM_BACKEND is "{value}"')

@@ -5,6 +5,8 @@ r"""Cuprum: typed, async command execution for Python, without a shell.
 'hello\n'
 """
 
+from typing import TYPE_CHECKING
+
 from cuprum import sh
 from cuprum.catalogue import (
     CAT,
@@ -156,4 +158,23 @@ __all__ = [
     "scoped",
     "sh",
 ]
-__version__ = "0.1.0"
+
+__version__: str
+"""The installed distribution's version (written once, in rust/Cargo.toml)."""
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        # The version is read from the distribution's metadata on first use:
+        # importing importlib.metadata would slow every `import cuprum`.
+        if name == "__version__":
+            from importlib import metadata  # noqa: PLC0415 (only when asked: it is slow to import)
+
+            try:
+                version = metadata.version("cuprum")
+            except metadata.PackageNotFoundError:  # imported from a source tree
+                version = "0+unknown"
+            globals()["__version__"] = version
+            return version
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)

@@ -18,6 +18,8 @@ import pytest
 
 from cuprum.stream_backend import RustExtension, RustHopHandle, RustNotifier, rust_extension
 
+pytestmark = pytest.mark.rust
+
 
 @pytest.fixture(scope="module")
 def rust() -> RustExtension:

@@ -20,6 +20,7 @@ def test_target_runs_under_its_backend(selected_backend: str) -> None:
     assert cuprum.resolve_stream_backend() == StreamBackend(selected_backend)
 
 
+@pytest.mark.rust
 def test_extension_is_built_into_the_package() -> None:
     assert cuprum.is_rust_available()
     module = stream_backend.rust_extension()
@@ -27,6 +28,7 @@ def test_extension_is_built_into_the_package() -> None:
     assert module.__version__ == cuprum.__version__
 
 
+@pytest.mark.rust
 @pytest.mark.parametrize("value", [None, "", "  ", "auto", "AUTO", "Auto"])
 def test_auto_prefers_rust_when_available(value: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(stream_backend.ENV_VAR, raising=False)
@@ -44,14 +46,15 @@ def test_auto_falls_back_to_python_without_extension() -> None:
     [
         ("python", StreamBackend.PYTHON),
         ("PyThOn", StreamBackend.PYTHON),
-        ("rust", StreamBackend.RUST),
-        (" RUST ", StreamBackend.RUST),
+        pytest.param("rust", StreamBackend.RUST, marks=pytest.mark.rust),
+        pytest.param(" RUST ", StreamBackend.RUST, marks=pytest.mark.rust),
     ],
 )
 def test_explicit_choice_is_case_insensitive(value: str, expected: StreamBackend) -> None:
     assert cuprum.resolve_stream_backend(value) == expected
 
 
+@pytest.mark.rust
 def test_environment_is_read_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(stream_backend.ENV_VAR, "python")
     assert cuprum.resolve_stream_backend() == StreamBackend.PYTHON

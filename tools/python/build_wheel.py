@@ -23,11 +23,12 @@ def _record_hash(data: bytes) -> str:
 
 def _metadata(args: argparse.Namespace) -> str:
     lines = [
-        "Metadata-Version: 2.1",
+        "Metadata-Version: 2.4",
         f"Name: {args.name}",
         f"Version: {args.version}",
         f"Summary: {args.summary}",
-        f"License: {args.license}",
+        f"License-Expression: {args.license}",
+        *(f"License-File: {Path(name).name}" for name in args.license_file),
         f"Requires-Python: {args.requires_python}",
     ]
     lines += [f"Classifier: {classifier}" for classifier in args.classifier]
@@ -51,7 +52,8 @@ def main() -> None:
         "--tag", required=True, help="python-abi-platform, e.g. cp312-abi3-manylinux_2_34_x86_64"
     )
     parser.add_argument("--summary", default="")
-    parser.add_argument("--license", default="")
+    parser.add_argument("--license", default="", help="an SPDX licence expression, e.g. MIT")
+    parser.add_argument("--license-file", action="append", default=[], help="a licence text to ship")
     parser.add_argument("--requires-python", default="")
     parser.add_argument("--classifier", action="append", default=[])
     parser.add_argument("--description")
@@ -74,6 +76,8 @@ def main() -> None:
 
     dist_info = f"{args.name}-{args.version}.dist-info"
     entries[f"{dist_info}/METADATA"] = (_metadata(args).encode(), False)
+    for name in args.license_file:
+        entries[f"{dist_info}/licenses/{Path(name).name}"] = (Path(name).read_bytes(), False)
     entries[f"{dist_info}/WHEEL"] = (_wheel_file(args.tag).encode(), False)
     record_name = f"{dist_info}/RECORD"
     record = [f"{name},{_record_hash(data)},{len(data)}" for name, (data, _) in sorted(entries.items())]

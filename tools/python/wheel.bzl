@@ -15,10 +15,11 @@ def _python_wheel_impl(ctx):
     args.add("--tag", tag)
     args.add("--summary", ctx.attr.summary)
     args.add("--license", ctx.attr.license)
+    args.add_all(ctx.files.license_files, before_each = "--license-file")
     args.add("--requires-python", ctx.attr.python_requires)
     args.add_all(ctx.attr.classifiers, before_each = "--classifier")
     args.add_all(ctx.attr.strip_path_prefixes, before_each = "--strip-prefix")
-    inputs = [files]
+    inputs = [files, depset(ctx.files.license_files)]
     if ctx.file.description_file:
         args.add("--description", ctx.file.description_file)
         inputs.append(depset([ctx.file.description_file]))
@@ -42,7 +43,8 @@ python_wheel = rule(
         "deps": attr.label_list(doc = "Targets whose files go into the wheel (e.g. a py_package)."),
         "description_file": attr.label(allow_single_file = True),
         "distribution": attr.string(mandatory = True),
-        "license": attr.string(),
+        "license": attr.string(doc = "An SPDX licence expression."),
+        "license_files": attr.label_list(allow_files = True, doc = "Licence texts, shipped in the dist-info."),
         "platform": attr.string(default = "any"),
         "python_requires": attr.string(),
         "python_tag": attr.string(default = "py3"),
