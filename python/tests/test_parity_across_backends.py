@@ -24,6 +24,7 @@ from cuprum import (
     FALSE,
     HEAD,
     SLEEP,
+    TRUE,
     WC,
     YES,
     StdinInput,
@@ -155,8 +156,8 @@ def test_large_stdin_through_every_hop(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_failing_first_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The failure comes after the downstream stage has finished: a stage still
-    # running when another fails is terminated, so its status would be a race.
+    # The failure comes after the downstream stage has finished (with
+    # fail_fast a stage still running would be terminated: a race).
     failing = py("import os, time; os.write(1, b'partial'); os.close(1); time.sleep(1); os._exit(3)")
     assert through_both(monkeypatch, run(failing | cat())) == Outcome("partial", False, (3, 0))
 
@@ -167,6 +168,12 @@ def test_a_failing_last_stage(monkeypatch: pytest.MonkeyPatch) -> None:
     assert outcome == Outcome("5\n", False, (0, 4))
 
 
-def test_a_failing_stage_stops_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
-    outcome = through_both(monkeypatch, run(sh.make(SLEEP)("30") | sh.make(FALSE)()))
-    assert (outcome.stdout, outcome.ok, outcome.exit_codes[1]) == ("", False, 1)
+def test_with_fail_fast_a_failing_stage_stops_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = (sh.make(SLEEP)("30") | sh.make(FALSE)()).with_policy(fail_fast=True)
+    outcome = through_both(monkeypatch, run(pipeline))
+    assert outcome == Outcome("", False, (-15, 1))
+
+
+def test_by_default_a_failing_stage_leaves_the_others_to_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = sh.make(TRUE)() | sh.make(FALSE)() | sh.make(CAT)()
+    assert through_both(monkeypatch, run(pipeline)) == Outcome("", False, (0, 1, 0))
