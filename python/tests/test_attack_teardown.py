@@ -345,3 +345,32 @@ def test_run_sync_in_a_forked_child_does_not_reuse_the_parents_loop() -> None:
     os.waitpid(pid, 0)
     assert answer == b"new", "the forked child ran on the parent's event loop"
 
+
+
+def test_running_out_of_descriptors_while_opening_a_hop_leaks_nothing() -> None:
+    """``stdio.build`` opens a hop's two pipes before recording either: when
+    the second ``sized_pipe`` fails (``EMFILE``), the first pipe is never
+    closed. Each failed run under descriptor pressure leaks more of what
+    is already short."""
+    import resource  # noqa: PLC0415
+
+    warm_run_sync()
+    pipeline = shell("echo a") | sh.make(CAT)()
+    pipeline.run_sync()  # warm every lazy descriptor (loop, runtime, caches)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    filler: list[int] = []
+    top = max(open_fds())
+    while (fd := os.open(os.devnull, os.O_RDONLY)) < top:
+        filler.append(fd)
+    os.close(fd)
+    before = open_fds()
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1 + 2, hard))  # room for one pipe only
+        with contextlib.suppress(OSError):
+            pipeline.run_sync()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        for fd in filler:
+            os.close(fd)
+    leaked = open_fds() - before - set(filler)
+    assert not leaked, {fd: os.readlink(f"/proc/self/fd/{fd}") for fd in leaked}

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import shutil
+import subprocess
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,6 +23,7 @@ from cuprum import (
     RM,
     ExecEvent,
     ForbiddenProgramError,
+    ForgedCommandError,
     ScopeConfig,
     UnknownProgramError,
     allow,
@@ -27,6 +31,7 @@ from cuprum import (
     scoped,
     sh,
 )
+from cuprum.builders import GitRef, SafePath, git
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -149,3 +154,33 @@ def test_a_forbidden_program_two_substitutions_deep_is_refused_before_any_hook()
     with scoped(config), pytest.raises(ForbiddenProgramError):
         nested.run_sync()
     assert (events, hooks) == ([], [])
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_git_remote_without_a_slash_is_still_never_a_path(tmp_path: Path) -> None:
+    """Issue 11.6 again: "a configured remote's name only". ``GitRef("evil")``
+    has no ``/``, so ``git.fetch`` accepts it; with no remote of that name,
+    git reads it as the path ``<repo>/evil`` and fetches from that
+    repository (a bundle file works too; ``push`` writes into it)."""
+    repo, evil = tmp_path / "main", tmp_path / "main" / "evil"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "init", "-q", str(evil)], check=True)
+    subprocess.run(
+        ["git", "-C", str(evil), "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty",
+         "-m", "planted"],
+        check=True,
+    )  # fmt: skip
+    result = git.fetch(SafePath(str(repo)), GitRef("evil"), GitRef("HEAD")).run_sync()
+    assert result.exit_code != 0, "git fetched from a directory named like a remote"
+
+
+def test_a_command_spec_cannot_be_issued_outside_the_builders() -> None:
+    """design.md: "a CommandSpec ... that only the builders issue". ``issue`` is a
+    public name of a public module: any code can issue a spec whose argv
+    disagrees with its program (events and results say ``rm -rf /`` while
+    ``echo`` runs, or the reverse)."""
+    from cuprum import command  # noqa: PLC0415
+
+    genuine = command.spec_of(sh.make(ECHO)("x"))
+    with pytest.raises((ForgedCommandError, AttributeError, TypeError)):
+        command.issue(genuine._replace(argv=("rm", "-rf", "/")))
