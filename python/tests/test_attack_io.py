@@ -7,7 +7,9 @@ reviewed. Run under both backends (``CUPRUM_STREAM_BACKEND``).
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -152,3 +154,44 @@ def test_a_sync_observer_raising_cancelled_error_is_reported_on_cuprum_hooks(
     assert time.monotonic() - started < 5
     assert seen == ["a", "b", "c"], seen
     assert [record for record in caplog.records if record.name == "cuprum.hooks"]
+
+
+def test_results_survive_a_process_boundary() -> None:
+    """A result holds ``redact``, a closure local to ``observer._line_redactor``:
+    ``pickle`` fails, so ``run_sync()`` cannot return its result from a
+    ``ProcessPoolExecutor`` or ``multiprocessing`` worker."""
+    results = [sh.make(CAT)().run_sync(), (sh.make(CAT)() | sh.make(WC)()).run_sync()]
+    for result in results:
+        assert pickle.loads(pickle.dumps(result)).exit_code == result.exit_code  # noqa: S301
+
+
+def test_errors_survive_pickle_and_copy() -> None:
+    """``CommandFailed``, ``PipelineFailed``, ``TimeoutExpired`` and
+    ``ForbiddenProgramError`` cannot be pickled or copied (their
+    ``__init__`` signatures disagree with ``args``): a worker's failure
+    cannot reach its parent process, and ``copy.copy(error)`` raises."""
+    from cuprum import FALSE, CommandFailed, ForbiddenProgramError, ScopeConfig, TimeoutExpired, scoped  # noqa: PLC0415
+
+    errors: list[BaseException] = []
+    for attempt in (
+        lambda: sh.make(FALSE)().run_sync(check=True),
+        lambda: (sh.make(CAT)() | sh.make(FALSE)()).run_sync(check=True),
+        lambda: shell("sleep 5").run_sync(timeout=0.1),
+    ):
+        try:
+            attempt()
+        except (CommandFailed, PipelineFailed, TimeoutExpired) as error:
+            errors.append(error)
+    with scoped(ScopeConfig(allowlist={CAT})):
+        try:
+            sh.make(WC)().run_sync()
+        except ForbiddenProgramError as error:
+            errors.append(error)
+    broken = []
+    for error in errors:
+        for how, clone in (("pickle", lambda e: pickle.loads(pickle.dumps(e))), ("copy", copy.copy)):  # noqa: S301
+            try:
+                clone(error)
+            except Exception as failure:  # noqa: BLE001
+                broken.append(f"{type(error).__name__} {how}: {failure}")
+    assert not broken, broken
