@@ -195,3 +195,48 @@ def test_errors_survive_pickle_and_copy() -> None:
             except Exception as failure:  # noqa: BLE001
                 broken.append(f"{type(error).__name__} {how}: {failure}")
     assert not broken, broken
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pty")
+def test_an_inherited_terminal_stdin_can_be_read() -> None:
+    """``stdin=INHERIT`` from an interactive terminal: every stage leads its
+    own process group, which is not the terminal's foreground group, so the
+    first read gets SIGTTIN and the child stops. ``head -n 1`` never sees
+    the typed line; the run ends by its timeout (or never, without one).
+    (An editor, an ``ssh`` or ``sudo`` prompt stops the same way.)"""
+    import pty  # noqa: PLC0415
+    import select  # noqa: PLC0415
+
+    code = textwrap.dedent(
+        """
+        from cuprum import HEAD, INHERIT, sh
+        try:
+            result = sh.make(HEAD)(n=1).run_sync(stdin=INHERIT, timeout=3)
+            print("RESULT", repr(result.stdout), flush=True)
+        except Exception as error:
+            print("RAISED", type(error).__name__, flush=True)
+        """
+    )
+    environment = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    pid, terminal = pty.fork()
+    if pid == 0:  # pragma: no cover - the child, on the pty
+        os.execve(sys.executable, [sys.executable, "-c", code], environment)
+    try:
+        time.sleep(1.0)
+        os.write(terminal, b"typed line\n")
+        seen = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"RESULT" not in seen and b"RAISED" not in seen:
+            ready, _, _ = select.select([terminal], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(terminal, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+    finally:
+        os.waitpid(pid, 0)
+        os.close(terminal)
+    assert b"RESULT 'typed line\\n'" in seen, seen
