@@ -374,3 +374,31 @@ def test_running_out_of_descriptors_while_opening_a_hop_leaks_nothing() -> None:
             os.close(fd)
     leaked = open_fds() - before - set(filler)
     assert not leaked, {fd: os.readlink(f"/proc/self/fd/{fd}") for fd in leaked}
+
+
+def test_a_second_wait_reports_what_the_first_did() -> None:
+    """``wait()`` again after it raised: after ``CommandFailed`` (``check=True``)
+    it *returns* the failed result, silently; after ``TimeoutExpired`` it
+    raises ``LiveProcessError`` ("only usable inside ``async with``") from
+    inside the block."""
+    from cuprum import FALSE, CommandFailed  # noqa: PLC0415
+
+    async def main() -> list[str]:
+        seen: list[str] = []
+        async with sh.make(FALSE)().start(check=True) as proc:
+            for _ in range(2):
+                try:
+                    await proc.wait()
+                    seen.append("returned")
+                except CommandFailed:
+                    seen.append("CommandFailed")
+        async with shell("sleep 5").start(timeout=0.2) as proc:
+            for _ in range(2):
+                try:
+                    await proc.wait()
+                    seen.append("returned")
+                except Exception as error:  # noqa: BLE001
+                    seen.append(type(error).__name__)
+        return seen
+
+    assert asyncio.run(main()) == ["CommandFailed"] * 2 + ["TimeoutExpired"] * 2
