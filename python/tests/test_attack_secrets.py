@@ -141,3 +141,22 @@ def test_an_invalid_secret_environment_value_is_not_quoted_in_the_error() -> Non
         with pytest.raises(ValueError, match="TOKEN") as invalid:
             env(TOKEN=secret)
     assert SECRET not in str(invalid.value), str(invalid.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@github.com/org/repo.git", "ghp_16C7e42F292c6912E7710c"),
+        ("https://deploy:p@ssw0rd@example.com/repo.git", "ssw0rd"),
+    ],
+    ids=["token-as-user", "raw-at-in-password"],
+)
+def test_url_credentials_are_hidden_by_default(url: str, secret: str) -> None:
+    """The default redactor only knows ``scheme://user:password@host``: a token
+    in the user part (GitHub's documented ``https://<token>@github.com``)
+    is shown whole, and a password with a raw ``@`` is cut at the first
+    ``@`` and its rest shown."""
+    seen: list[ExecEvent] = []
+    with scoped(ScopeConfig(observe_hooks=[seen.append])):
+        sh.make(ECHO)(url).run_sync()
+    assert not [text for text in _texts(seen) if secret in text], _texts(seen)[0]
