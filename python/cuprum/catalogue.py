@@ -23,6 +23,26 @@ Program = NewType("Program", str)
 an absolute path (pinned). It is also the child's ``argv[0]``."""
 
 
+def exact_name(program: object) -> str:
+    """``program``'s text as a plain ``str``.
+
+    A ``str`` subclass could lie in ``__eq__`` or ``__hash__`` (and so be
+    found in a catalogue or an allowlist under another name): every program
+    name is copied to a plain ``str`` where it enters Cuprum.
+
+    Raises
+    ------
+    TypeError
+        When ``program`` is not a string.
+    """
+    if type(program) is str:
+        return program
+    if isinstance(program, str):
+        return str.__str__(program)
+    msg = f"a program name must be a string, not {type(program).__name__}"
+    raise TypeError(msg)
+
+
 def check_program_name(program: str) -> None:
     """Refuse a program name that could not be resolved safely.
 
@@ -85,6 +105,7 @@ class ProjectSettings:
                 msg = f"ProjectSettings.{field} must be a sequence of strings, not a string"
                 raise TypeError(msg)
             object.__setattr__(self, field, tuple(value))
+        object.__setattr__(self, "programs", tuple(Program(exact_name(program)) for program in self.programs))
         for rule in self.noise_rules:
             try:
                 re.compile(rule)
@@ -158,7 +179,7 @@ class ProgramCatalogue:
 
     def is_allowed(self, program: str) -> bool:
         """Tell whether ``program`` is in the catalogue."""
-        return program in self._owners
+        return isinstance(program, str) and str.__str__(program) in self._owners
 
     def lookup(self, program: str) -> ProjectSettings:
         """Return the project that owns ``program``.
@@ -169,18 +190,19 @@ class ProgramCatalogue:
             When no project lists it.
         """
         try:
-            return self._owners[Program(program)]
+            return self._owners[Program(exact_name(program))]
         except (KeyError, TypeError):
             pass
-        close = difflib.get_close_matches(str(program), list(self._owners), n=1)
+        text = str.__str__(program) if isinstance(program, str) else repr(program)
+        close = difflib.get_close_matches(text, list(self._owners), n=1)
         suggestion = None
         if close:
             suggestion = (close[0], self._owners[Program(close[0])].documentation_locations)
-        raise UnknownProgramError(str(program), self.allowlist, suggestion)
+        raise UnknownProgramError(text, self.allowlist, suggestion)
 
     def __contains__(self, program: object) -> bool:
         """Support ``program in catalogue``."""
-        return program in self._owners
+        return isinstance(program, str) and str.__str__(program) in self._owners
 
     def __repr__(self) -> str:
         """Name the projects, for debugging."""

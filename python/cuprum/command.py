@@ -55,7 +55,7 @@ class CommandSpec(NamedTuple):
 _ISSUED: Final[dict[int, CommandSpec]] = {}
 
 
-def issue(spec: CommandSpec) -> SafeCmd:
+def _issue(spec: CommandSpec) -> SafeCmd:
     """Make the ``SafeCmd`` for ``spec`` (for builders only)."""
     cmd = object.__new__(SafeCmd)
     key = id(cmd)
@@ -164,7 +164,7 @@ class SafeCmd(Runnable):
         TypeError, ValueError
             For a code that is not an ``int`` in 0-255, or no code.
         """
-        return issue(spec_of(self)._replace(ok_codes=check_ok_codes(codes)))
+        return _issue(spec_of(self)._replace(ok_codes=check_ok_codes(codes)))
 
     @property
     def shell_quoted(self) -> str:

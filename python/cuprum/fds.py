@@ -50,6 +50,15 @@ class OwnedFd:
         if fd >= 0:
             os.close(fd)
 
+    def __del__(self) -> None:
+        """Close a descriptor whose owner was dropped (an abandoned run): never leak it."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            try:  # noqa: SIM105 (a finaliser: as little machinery as possible)
+                os.close(fd)
+            except OSError:
+                pass
+
     def __repr__(self) -> str:
         """Show the number, or that it is gone."""
         return f"OwnedFd({self._fd})" if self._fd >= 0 else "OwnedFd(closed)"

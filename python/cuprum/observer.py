@@ -233,6 +233,11 @@ class EventSource:
             target = awaitable if awaitable is not None else hook(event)  # pyright: ignore[reportOptionalCall]
             async with asyncio.timeout(remaining):
                 await target
+        except asyncio.CancelledError as error:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the run itself is being cancelled
+            _report(hook, event, error)  # an observer's own CancelledError steers nothing
         except TimeoutError:
             logger.warning(
                 "observer %s was cut short on %s event of %s: the run's teardown budget is spent",
@@ -276,7 +281,7 @@ def _name(hook: object) -> str:
     return getattr(hook, "__qualname__", None) or repr(hook)
 
 
-def _report(hook: object, event: ExecEvent, error: Exception) -> None:
+def _report(hook: object, event: ExecEvent, error: BaseException) -> None:
     logger.error(
         "observe hook %s raised on %s event of %s (exec_id %s); the run continues",
         _name(hook),

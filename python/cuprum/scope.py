@@ -34,7 +34,7 @@ import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from cuprum.catalogue import ProgramCatalogue
+from cuprum.catalogue import Program, ProgramCatalogue, exact_name
 from cuprum.environment import validate_overlay
 from cuprum.errors import ScopeLockedError
 from cuprum.options import validate_timeout
@@ -43,7 +43,6 @@ from cuprum.redaction import DEFAULT_REDACTOR, Redactor
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from cuprum.catalogue import Program
     from cuprum.command import SafeCmd
     from cuprum.events import AsyncObserveHook, ObserveHook, SyncObserveHook
     from cuprum.result import CommandResult
@@ -78,12 +77,13 @@ def _programs(value: Iterable[Program] | None, what: str) -> frozenset[Program] 
     if isinstance(value, str):
         msg = f"{what} must be a collection of programs, not a string"
         raise TypeError(msg)
-    programs = frozenset(value)
-    for program in programs:
+    programs: set[Program] = set()
+    for program in value:
         if not isinstance(program, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             msg = f"{what} must hold program names, not {type(program).__name__}"
             raise TypeError(msg)
-    return programs
+        programs.add(Program(exact_name(program)))
+    return frozenset(programs)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -181,13 +181,15 @@ class Hook[F]:
 
 
 class _Layer:
-    """One registered layer; ``handle`` says whether it was detached."""
+    """One registered layer: whether it was detached, whether its ``with`` block is open."""
 
-    __slots__ = ("config", "detached")
+    __slots__ = ("config", "detached", "exited", "open_block")
 
     def __init__(self, config: ScopeConfig) -> None:
         self.config = config
-        self.detached = False
+        self.detached = False  # removed everywhere (detach())
+        self.exited = False  # its with block ended (other contexts that copied it keep it)
+        self.open_block = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,6 +209,8 @@ class ScopeState:
     locked: bool = False
     echo: bool = False
     hop_buffer_size: int | None = None
+    generation: int = 0
+    """``_Detaching.generation`` when this state was folded."""
 
     @classmethod
     def from_layers(cls, layers: Iterable[_Layer]) -> ScopeState:
@@ -262,6 +266,7 @@ class ScopeState:
             locked=locked,
             echo=echo,
             hop_buffer_size=hop_buffer_size,
+            generation=_Detaching.generation,
         )
 
     @property
@@ -271,16 +276,33 @@ class ScopeState:
 
     def is_allowed(self, program: str) -> bool:
         """Whether the scope's allowlist admits ``program``."""
-        return self.allowlist is None or program in self.allowlist
+        return self.allowlist is None or exact_name(program) in self.allowlist
 
 
 _EMPTY: Final = ScopeState()
 _CURRENT: contextvars.ContextVar[ScopeState] = contextvars.ContextVar("cuprum_scope", default=_EMPTY)
 
 
+class _Detaching:
+    """Counts detaches, so a context can tell that one of its layers may have gone."""
+
+    generation = 0
+
+
 def current_scope() -> ScopeState:
-    """The scope in effect for the calling task or thread."""
-    return _CURRENT.get()
+    """The scope in effect for the calling task or thread.
+
+    A layer detached from another thread or task is dropped here too: the
+    state is folded again when any layer was detached since it was made.
+    """
+    state = _CURRENT.get()
+    if state.generation != _Detaching.generation and state.layers:
+        if any(layer.detached for layer in state.layers):
+            state = ScopeState.from_layers(state.layers)
+        else:
+            state = dataclasses.replace(state, generation=_Detaching.generation)
+        _CURRENT.set(state)
+    return state
 
 
 class ScopeHandle:
@@ -295,7 +317,7 @@ class ScopeHandle:
     __slots__ = ("_before", "_layer")
 
     def __init__(self, config: ScopeConfig) -> None:
-        state = _CURRENT.get()
+        state = current_scope()
         if config.extend_allowlist is not None and state.locked:
             msg = "this scope is locked: allow() cannot extend its allowlist"
             raise ScopeLockedError(msg)
@@ -308,12 +330,14 @@ class ScopeHandle:
         if self._layer.detached:
             return
         self._layer.detached = True
+        _Detaching.generation += 1
         state = _CURRENT.get()
         if self._layer in state.layers:
             _CURRENT.set(ScopeState.from_layers(state.layers))
 
     def __enter__(self) -> Self:
         """Return the handle; the layer is already in effect."""
+        self._layer.open_block = True
         return self
 
     def __exit__(
@@ -322,9 +346,22 @@ class ScopeHandle:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Restore the state from before the layer, dropping whatever was added inside."""
-        self._layer.detached = True
-        _CURRENT.set(ScopeState.from_layers(self._before.layers))
+        """Restore the state from before the layer, dropping whatever was added inside.
+
+        Layers of ``with`` blocks that are still open stay (a block left out
+        of order, such as a generator closed inside another block, does not
+        take its neighbours with it).
+        """
+        layer = self._layer
+        layer.open_block = False
+        layer.exited = True
+        before = [other for other in self._before.layers if not other.exited]
+        still_open = [
+            other
+            for other in current_scope().layers
+            if other not in before and other is not layer and other.open_block and not other.detached
+        ]
+        _CURRENT.set(ScopeState.from_layers((*before, *still_open)))
 
 
 def scoped(config: ScopeConfig) -> ScopeHandle:

@@ -41,8 +41,8 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Final, Self, final
 
-from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue, check_program_name
-from cuprum.command import CommandSpec, SafeCmd, Substitution, issue, spec_of
+from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue, check_program_name, exact_name
+from cuprum.command import CommandSpec, SafeCmd, Substitution, _issue, spec_of  # pyright: ignore[reportPrivateUsage]
 from cuprum.errors import UnknownProgramError
 from cuprum.pipeline import Pipeline
 
@@ -92,7 +92,7 @@ def make(program: Program | str, *, catalogue: ProgramCatalogue | None = None) -
         raise TypeError(msg)
     chosen = _catalogue(catalogue)
     project = chosen.lookup(program)
-    return CommandBuilder(Program(program), project, chosen)
+    return CommandBuilder(Program(exact_name(program)), project, chosen)
 
 
 @final
@@ -145,7 +145,7 @@ class CommandBuilder:
                 for sub in substitutions
             ]
         argv = (self._program, *positionals[:split], *flags, *positionals[split:])
-        return issue(
+        return _issue(
             CommandSpec(
                 program=self._program,
                 argv=argv,

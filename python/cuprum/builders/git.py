@@ -270,7 +270,7 @@ def fetch(
         msg = "fetch: a ref needs the remote to fetch it from"
         raise ValueError(msg)
     argv = _start(repo)
-    argv.append("fetch")
+    argv.extend((*_NO_LOCAL_TRANSPORT, "fetch"))
     if tags:
         argv.append("--tags")
     if prune:
@@ -316,7 +316,7 @@ def push(
         When ``repo`` is not a ``SafePath`` or a ref not a ``GitRef``.
     """
     argv = _start(repo)
-    argv.append("push")
+    argv.extend((*_NO_LOCAL_TRANSPORT, "push"))
     if tags:
         argv.append("--tags")
     if set_upstream:
@@ -446,6 +446,12 @@ def _start(repo: SafePath, paths: Sequence[SafePath] = ()) -> list[str]:
     if paths:
         argv.append("--literal-pathspecs")
     return argv
+
+
+_NO_LOCAL_TRANSPORT = ("-c", "protocol.file.allow=never")
+"""A name that is no configured remote is read by git as a path or a URL: git
+then refuses the local ones (paths, ``file://``, bundles), so a remote can
+only ever be a configured remote over the network."""
 
 
 def _remote(value: GitRef) -> str:

@@ -135,6 +135,25 @@ class Child:
         self._popen.returncode = self.returncode
 
 
+    def __del__(self) -> None:
+        """An abandoned run (its loop closed under it): kill the group and reap, leaving no zombie."""
+        if self._reaped:
+            return
+        self._reaped = True
+        try:  # noqa: SIM105 (a finaliser: as little machinery as possible)
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:  # noqa: SIM105
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        self._popen.returncode = self.returncode if self.returncode is not None else -signal.SIGKILL
+
+
 def spawn(
     executable: str,
     argv: Sequence[str],

@@ -46,7 +46,9 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
     moved per hop so far, for progress), ``returncodes`` and ``wait()``.
     """
 
-    __slots__ = ("_plan", "_request", "_result", "_runnable", "_state", "_substitutions", "_supervisor")
+    __slots__ = (
+        "_outcome", "_plan", "_request", "_result", "_runnable", "_state", "_substitutions", "_supervisor",
+    )  # fmt: skip
 
     def __init__(self, runnable: SafeCmd | Pipeline, request: RunRequest) -> None:
         self._runnable = runnable
@@ -56,6 +58,7 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         self._supervisor: Supervisor | None = None
         self._result: Result | None = None
         self._substitutions = Substitutions()
+        self._outcome: asyncio.Future[ResultT] | None = None
 
     # -- the block --------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
     # -- inside the block ---------------------------------------------------------
 
     def _running(self, what: str) -> Supervisor:
-        check_open(self._state not in ("running", "ending") or self._supervisor is None, what)
+        check_open(self._state not in ("running", "ending", "done") or self._supervisor is None, what)
         assert self._supervisor is not None  # noqa: S101
         return self._supervisor
 
@@ -198,14 +201,32 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         """Wait for every stage and stream to end; return the result.
 
         Output not read from ``proc.stdout`` is kept as ``result.stdout``.
+        The run is reported once: a second (or concurrent) ``wait()``
+        returns the same result, or raises the same exception.
 
         Raises
         ------
         TimeoutExpired, CommandFailed, PipelineFailed
             As for ``run()``.
         """
-        if self._result is not None:
-            return self._result  # pyright: ignore[reportReturnType]
+        if self._outcome is not None:
+            return await asyncio.shield(self._outcome)
+        self._running("proc.wait()")
+        outcome: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
+        self._outcome = outcome
+        try:
+            result = await self._wait_once()
+        except BaseException as error:
+            if _is_cancel(error):
+                outcome.cancel()
+            else:
+                outcome.set_exception(error)
+                outcome.exception()  # retrieved: no warning if nobody waits again
+            raise
+        outcome.set_result(result)
+        return result
+
+    async def _wait_once(self) -> ResultT:
         supervisor = self._running("proc.wait()")
         if supervisor.live_stdout is not None:
             supervisor.live_stdout.drain_into_result()
@@ -223,7 +244,11 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
             await run_to_completion(self._substitutions.abandon(None, None, None))
             raise
         if self._substitutions:
-            result = _attach(result, await run_to_completion(self._substitutions.finish()))
+            try:
+                result = _attach(result, await self._substitutions.finish())
+            except BaseException as error:
+                await run_to_completion(self._substitutions.abandon(type(error), error, error.__traceback__))
+                raise
         self._result = result
         plan = supervisor.plan
         for stage, stage_result in zip(plan.stages, _stage_results(result), strict=True):

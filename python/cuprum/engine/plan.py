@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from cuprum.command import SafeCmd, spec_of
 from cuprum.engine.resolve import resolve_executable
-from cuprum.engine.stdio import DEFAULT_HOP_BUFFER, precheck_stdin, precheck_target
+from cuprum.engine.stdio import DEFAULT_HOP_BUFFER, check_descriptor, precheck_stdin, precheck_target
 from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError
 from cuprum.events import ExecEvent, ExecPhase
@@ -125,10 +125,17 @@ def _check_allowed(scope: ScopeState, spec: CommandSpec) -> None:
 
 
 def check_runnable(runnable: SafeCmd | Pipeline) -> None:
-    """The first two checks of ``prepare`` alone (for a batch, before anything starts)."""
+    """The first two checks of ``prepare`` alone (for a batch, before anything starts).
+
+    Commands passed as arguments (process substitutions) are checked too,
+    however deep.
+    """
     scope = current_scope()
     for cmd in (runnable,) if isinstance(runnable, SafeCmd) else runnable.stages:
-        _check_allowed(scope, spec_of(cmd))
+        spec = spec_of(cmd)
+        _check_allowed(scope, spec)
+        for substitution in spec.substitutions:
+            check_runnable(substitution.source)
 
 
 def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
@@ -164,6 +171,8 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         if target is not None:
             precheck_target(target, what)
     precheck_stdin(request.stdin)
+    for fd in context.pass_fds:
+        check_descriptor(fd, "ExecutionContext.pass_fds")
     encoding = output.encoding or context.encoding
     errors = output.errors or context.errors
     stdin = request.stdin

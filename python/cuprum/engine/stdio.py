@@ -172,12 +172,19 @@ def _open_target(target: object, what: str, plumbing: Plumbing) -> ChildStdio:
     where: os.PathLike[str] = target.path if isinstance(target, Append) else target  # pyright: ignore[reportAssignmentType]
     path = os.fspath(where)
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    return plumbing.give(OwnedFd(_open_without_blocking(path, flags, what)))
+
+
+def _open_without_blocking(path: str, flags: int, what: str) -> int:
+    """``os.open`` that cannot block the event loop (a FIFO without a peer opens or fails at once)."""
     try:
-        fd = os.open(path, flags, 0o666)
+        fd = os.open(path, flags | os.O_NONBLOCK, 0o666)
     except OSError as error:
-        msg = f"{what}: {error.strerror}"
+        reason = "a FIFO with no reader" if error.errno == errno.ENXIO else error.strerror
+        msg = f"{what}: {reason}"
         raise type(error)(error.errno, msg, path) from None
-    return plumbing.give(OwnedFd(fd))
+    os.set_blocking(fd, True)  # the child gets an ordinary, blocking descriptor
+    return fd
 
 
 def _stdin(plan: Plan, plumbing: Plumbing) -> ChildStdio:
@@ -199,12 +206,7 @@ def _stdin(plan: Plan, plumbing: Plumbing) -> ChildStdio:
 
 
 def _open_stdin_file(path: str, plumbing: Plumbing) -> int:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as error:
-        msg = f"stdin: {error.strerror}"
-        raise type(error)(error.errno, msg, path) from None
-    return plumbing.give(OwnedFd(fd))
+    return plumbing.give(OwnedFd(_open_without_blocking(path, os.O_RDONLY | os.O_CLOEXEC, "stdin")))
 
 
 def _stdin_pipe(plan: Plan, plumbing: Plumbing) -> int:
@@ -238,10 +240,12 @@ def build(plan: Plan) -> Plumbing:
         plumbing.stages[0].stdin = _stdin(plan, plumbing)
         for index in range(count - 1):
             upstream_read, upstream_write = sized_pipe(size)
-            downstream_read, downstream_write = sized_pipe(size)
-            plumbing.hops.append((plumbing.keep(upstream_read), plumbing.keep(downstream_write)))
+            plumbing.keep(upstream_read)  # recorded at once: the next pipe may fail (EMFILE)
             plumbing.stages[index].stdout = plumbing.give(upstream_write)
+            downstream_read, downstream_write = sized_pipe(size)
+            plumbing.keep(downstream_write)
             plumbing.stages[index + 1].stdin = plumbing.give(downstream_read)
+            plumbing.hops.append((upstream_read, downstream_write))
         output = plan.request.output
         last = plumbing.stages[-1]
         if output.stdout is not None:

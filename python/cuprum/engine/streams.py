@@ -211,7 +211,9 @@ class PipeReader:
         The largest read (the pipe's size).
     """
 
-    __slots__ = ("_fd", "_limit", "_loop", "_on_done", "_pending", "_sink", "_size", "cut_short", "done")
+    __slots__ = (
+        "_ending", "_fd", "_limit", "_loop", "_on_done", "_pending", "_sink", "_size", "cut_short", "done",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -228,6 +230,7 @@ class PipeReader:
         self._limit = max(limit, FIRST_READ)
         self._size = FIRST_READ
         self._pending: asyncio.Task[None] | None = None
+        self._ending = False
         self.done = False
         self.cut_short = False
 
@@ -275,8 +278,9 @@ class PipeReader:
             self._fd.watch_read(self._readable)
 
     def _end(self, error: BaseException | None) -> None:
-        if self.done:
+        if self._ending:
             return
+        self._ending = True
         self._fd.close()
         if error is None:
             try:
@@ -287,17 +291,22 @@ class PipeReader:
                 if pending is not None:
                     self._pending = asyncio.ensure_future(self._finish_after(pending))
                     return
-        self.done = True
-        self._on_done(error)
+        self._report(error)
 
     async def _finish_after(self, pending: Awaitable[object]) -> None:
-        error: BaseException | None = None
         try:
             await pending
         except asyncio.CancelledError:
-            pass
+            return  # stop() reports the end
         except Exception as failure:  # noqa: BLE001
-            error = failure
+            self._report(failure)
+            return
+        self._report(None)
+
+    def _report(self, error: BaseException | None) -> None:
+        """Report the end of the stream, exactly once."""
+        if self.done:
+            return
         self.done = True
         self._on_done(error)
 
@@ -306,12 +315,12 @@ class PipeReader:
         self.cut_short = True
         if self._pending is not None and not self._pending.done():
             self._pending.cancel()
-        if not self.done:
+        if not self._ending:
+            self._ending = True
             self._fd.close()
             with contextlib.suppress(Exception):  # teardown keeps what it has
                 self._sink.finish(cut_short=True)
-            self.done = True
-            self._on_done(None)
+        self._report(None)
 
 
 class PipeWriter:
@@ -542,13 +551,14 @@ class LiveStdin:
     EOF. Writing after the child closed its stdin raises ``BrokenPipeError``.
     """
 
-    __slots__ = ("_events", "_reported", "_writer", "_written")
+    __slots__ = ("_events", "_lock", "_reported", "_writer", "_written")
 
     def __init__(self, writer: PipeWriter, events: EventSource) -> None:
         self._writer = writer
         self._events = events
         self._written = 0
         self._reported = False
+        self._lock = asyncio.Lock()  # one write at a time: a write is all of its data, in order
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` (bytes) to the child.
@@ -566,7 +576,8 @@ class LiveStdin:
             msg = "proc.stdin takes bytes; encode text first"
             raise TypeError(msg)
         try:
-            await self._writer.write(data)
+            async with self._lock:
+                await self._writer.write(data)
         except BrokenPipeError as error:
             if not self._reported:
                 self._reported = True

@@ -16,6 +16,7 @@ import asyncio
 import atexit
 import contextlib
 import contextvars
+import os
 import signal
 import threading
 import weakref
@@ -29,12 +30,13 @@ if TYPE_CHECKING:
 class _Holder:
     """One thread's loop, and the run it is driving."""
 
-    __slots__ = ("__weakref__", "_on_sigint", "interrupted", "loop", "task")
+    __slots__ = ("__weakref__", "_on_sigint", "forked", "interrupted", "loop", "task")
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.task: asyncio.Task[object] | None = None
         self.interrupted = False
+        self.forked = False
         self._on_sigint = self._interrupt  # one bound method, so it can be recognised
 
     def run[T](self, coroutine: Coroutine[object, object, T]) -> T:
@@ -53,6 +55,14 @@ class _Holder:
             if self.interrupted:
                 raise KeyboardInterrupt from None
             raise
+        except BaseException:
+            # KeyboardInterrupt from the application's own SIGINT handler, or
+            # SystemExit from a callback: the run must still be torn down.
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    self.loop.run_until_complete(task)
+            raise
         finally:
             self.task = None
             if installed and signal.getsignal(signal.SIGINT) is self._on_sigint:
@@ -69,8 +79,8 @@ class _Holder:
 
     def close(self) -> None:
         loop = self.loop
-        if loop.is_closed() or loop.is_running():
-            return
+        if self.forked or loop.is_closed() or loop.is_running():
+            return  # a forked child must not touch its parent's epoll instance
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -106,6 +116,18 @@ _holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
 def _close_all() -> None:
     for holder in list(_holders):
         holder.close()
+
+
+def _forget_after_fork() -> None:
+    """In a forked child, drop the parent's loops (their epoll instances are shared)."""
+    for holder in list(_holders):
+        holder.forked = True
+    _holders.clear()
+    _local.holder = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def run_sync[T](start: Callable[[], Coroutine[object, object, T]], name: str) -> T:
