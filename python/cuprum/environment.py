@@ -24,7 +24,7 @@ def validate_overlay(overlay: Mapping[str, str], what: str) -> dict[str, str]:
             )
             raise ValueError(msg)
         if not isinstance(value, str) or "\0" in value:
-            msg = f"{what}: invalid value for {key}: {value!r} (need a str without NUL)"
+            msg = f"{what}: invalid value for {key} (need a str without NUL; the value is not shown)"
             raise ValueError(msg)
         checked[key] = value
     return checked

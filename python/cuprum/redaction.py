@@ -52,8 +52,19 @@ if TYPE_CHECKING:
 DEFAULT_MASK: Final = "***"
 """What a hidden value is replaced with."""
 
-URL_CREDENTIALS: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
-"""The password in ``scheme://user:password@host``."""
+URL_CREDENTIALS: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/\s]*)@")
+"""The credentials of ``scheme://user:password@host`` (up to the last ``@``)."""
+
+
+def url_secret_spans(text: str) -> list[tuple[int, int]]:
+    """Where URL credentials in ``text`` are secret: the password, or a token given as the user."""
+    spans: list[tuple[int, int]] = []
+    for match in URL_CREDENTIALS.finditer(text):
+        start, end = match.span(1)
+        colon = text.find(":", start, end)
+        spans.append((colon + 1, end) if colon >= 0 and colon + 1 < end else (start, end))
+    return spans
+
 
 _ARGV_CACHE_SIZE: Final = 256
 
@@ -210,7 +221,11 @@ class Redactor:
     # -- what to hide -------------------------------------------------------
 
     def _secrets(self, argvs: Argvs, overlays: Sequence[Mapping[str, str]] | None = None) -> frozenset[str]:
-        """The literal values in effect: configured, from the variables, learnt from ``argvs``."""
+        """The literal values in effect: configured, from the variables, learnt from ``argvs``.
+
+        A secret that spans lines (a key, a certificate) is also hidden line
+        by line, since line events see one line at a time.
+        """
         found = set(self._literals)
         for argv in argvs:
             found.update(self._argv_secrets(argv))
@@ -223,6 +238,8 @@ class Redactor:
                 if value := os.environ.get(name):
                     found.add(value)
                 found.update(value for overlay in overlays if (value := overlay.get(name)))
+        for secret in [secret for secret in found if "\n" in secret]:
+            found.update(piece for line in secret.split("\n") if (piece := line.strip()))
         return frozenset(found)
 
     def _argv_secrets(self, argv: Sequence[str]) -> frozenset[str]:
@@ -247,7 +264,7 @@ class Redactor:
                 for match in pattern.finditer(element):
                     found.extend(element[start:end] for start, end in _hidden_spans(match))
             if self.url_credentials and "://" in element:
-                found.extend(match.group(1) for match in URL_CREDENTIALS.finditer(element))
+                found.extend(element[start:end] for start, end in url_secret_spans(element))
         learnt = frozenset(secret for secret in found if secret)
         if len(self._learnt) >= _ARGV_CACHE_SIZE:
             self._learnt.clear()
@@ -269,7 +286,7 @@ class Redactor:
             for match in pattern.finditer(text):
                 spans.extend(_hidden_spans(match))
         if self.url_credentials and "://" in text:
-            spans.extend(match.span(1) for match in URL_CREDENTIALS.finditer(text))
+            spans.extend(url_secret_spans(text))
         if secrets:
             spans.extend(match.span() for match in _literal_regex(secrets).finditer(text))
         return _mask_spans(text, spans, self.mask)

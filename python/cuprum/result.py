@@ -28,24 +28,28 @@ def _unchanged(text: str) -> str:
     return text
 
 
+REDACTION_WINDOW: Final = 4096
+"""Characters redacted before a ``repr`` is cut to size (far more than it shows)."""
+
+
 def _abbreviated(output: str | bytes | None, redact: Callable[[str], str]) -> str:
-    """A repr of captured output that stays short whatever its size, redacted."""
+    """A short ``repr`` of captured output: redacted first, then escaped and cut.
+
+    Redacting the raw text (not its ``repr``) hides a secret that ``repr``
+    would escape; cutting the redacted text never shows part of a secret.
+    """
     if output is None:
         return "None"
+    size = _output_repr.maxstring
     if isinstance(output, str):
-        shown = repr(
-            output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2]
-        )
+        hidden: str | bytes = redact(output[:REDACTION_WINDOW])
     else:
-        shown = repr(
-            output if len(output) <= _output_repr.maxstring else output[: _output_repr.maxstring * 2]
-        )
-    shown = redact(shown)
-    if len(output) <= _output_repr.maxstring:
-        return shown
-    keep = _output_repr.maxstring // 2
+        text = output[:REDACTION_WINDOW].decode("utf-8", "surrogateescape")
+        hidden = redact(text).encode("utf-8", "surrogateescape")
+    if len(output) <= size and len(hidden) <= size:
+        return repr(hidden)
     unit = "chars" if isinstance(output, str) else "bytes"
-    return f"{shown[:keep]}...{shown[-keep // 2 :]} ({len(output)} {unit})"
+    return f"{hidden[:size]!r}... ({len(output)} {unit})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)

@@ -135,7 +135,7 @@ def test_a_stdin_stream_does_not_hold_the_run_open_after_the_child_exited() -> N
 def test_a_sync_observer_raising_cancelled_error_is_reported_on_cuprum_hooks(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """"An observer that raises is logged on ``cuprum.hooks`` and the run
+    """ "An observer that raises is logged on ``cuprum.hooks`` and the run
     carries on": a ``CancelledError`` (a ``BaseException``) from a sync
     observer escapes ``_deliver`` and the reader callback, is reported by
     asyncio's exception handler instead, and the other lines of the chunk

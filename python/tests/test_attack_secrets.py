@@ -146,7 +146,10 @@ def test_an_invalid_secret_environment_value_is_not_quoted_in_the_error() -> Non
 @pytest.mark.parametrize(
     ("url", "secret"),
     [
-        ("https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@github.com/org/repo.git", "ghp_16C7e42F292c6912E7710c"),
+        (
+            "https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@github.com/org/repo.git",
+            "ghp_16C7e42F292c6912E7710c",
+        ),
         ("https://deploy:p@ssw0rd@example.com/repo.git", "ssw0rd"),
     ],
     ids=["token-as-user", "raw-at-in-password"],

@@ -189,8 +189,9 @@ def test_concurrent_waits_report_the_run_once() -> None:
     hooks: list[int] = []
 
     async def main() -> None:
-        with observe(lambda event: phases.append(event.phase.value)), after(
-            lambda cmd, result: hooks.append(result.exit_code)
+        with (
+            observe(lambda event: phases.append(event.phase.value)),
+            after(lambda cmd, result: hooks.append(result.exit_code)),
         ):
             async with shell("sleep 0.2; echo hi").start() as proc:
                 await asyncio.gather(proc.wait(), proc.wait())
@@ -265,6 +266,7 @@ def test_pass_fds_that_name_cuprums_own_pipes_are_refused() -> None:
     (or one the caller closed since) is reused by Cuprum for its own pipes,
     and the child inherits the parent's ends, here the write end of its own
     stdin, so ``cat`` never sees EOF."""
+
     async def main() -> str:
         probe = [os.pipe() for _ in range(3)]  # the numbers Cuprum's pipes will get
         numbers = sorted(fd for pair in probe for fd in pair)
@@ -344,7 +346,6 @@ def test_run_sync_in_a_forked_child_does_not_reuse_the_parents_loop() -> None:
     os.close(read_end)
     os.waitpid(pid, 0)
     assert answer == b"new", "the forked child ran on the parent's event loop"
-
 
 
 def test_running_out_of_descriptors_while_opening_a_hop_leaks_nothing() -> None:

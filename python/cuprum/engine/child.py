@@ -134,7 +134,6 @@ class Child:
         # Popen keeps no bookkeeping for a child whose return code it knows.
         self._popen.returncode = self.returncode
 
-
     def __del__(self) -> None:
         """An abandoned run (its loop closed under it): kill the group and reap, leaving no zombie."""
         if self._reaped:

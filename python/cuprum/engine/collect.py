@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Final
 
 from cuprum.errors import CommandFailed, PipelineFailed, TimeoutExpired, describe_exit
 from cuprum.events import ExecOutcome, ExecPhase
-from cuprum.result import CommandResult, PipelineResult
+from cuprum.result import REDACTION_WINDOW, CommandResult, PipelineResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cuprum.engine.supervisor import Supervisor
 
 STDERR_TAIL: Final = 400
@@ -149,7 +151,34 @@ def _tail(sup: Supervisor, index: int, stderr: str | bytes | None) -> str:
     if not stderr:
         return ""
     text = stderr if isinstance(stderr, str) else stderr.decode(sup.plan.encoding, "replace")
-    tail = text.rstrip()[-STDERR_TAIL:]
-    if not tail:
-        return ""
-    return "; stderr: " + sup.plan.stages[index].events.redact(tail)
+    # Redact a wide window first, then cut: a cut never shows part of a secret.
+    tail = sup.plan.stages[index].events.redact(text.rstrip()[-REDACTION_WINDOW:])[-STDERR_TAIL:]
+    return f"; stderr: {tail}" if tail else ""
+
+
+def sanitized(error: BaseException, redact: Callable[[str], str]) -> BaseException:
+    """``error`` without the data a ``repr`` would show: a decoding or encoding
+    error carries the whole output (or stdin text) it failed on.
+
+    A ``UnicodeError`` is rebuilt around its failing span, with the text on
+    either side redacted; any other error is returned as it is.
+    """
+    if isinstance(error, UnicodeDecodeError):
+        data = bytes(error.object)
+        before = redact(data[max(0, error.start - 32) : error.start].decode("latin-1")).encode(
+            "latin-1", "replace"
+        )
+        after = redact(data[error.end : error.end + 32].decode("latin-1")).encode("latin-1", "replace")
+        excerpt = before + data[error.start : error.end] + after
+        return UnicodeDecodeError(
+            error.encoding, excerpt, len(before), len(before) + error.end - error.start, error.reason
+        )
+    if isinstance(error, UnicodeEncodeError):
+        text = error.object
+        before = redact(text[max(0, error.start - 32) : error.start])
+        after = redact(text[error.end : error.end + 32])
+        excerpt = before + text[error.start : error.end] + after
+        return UnicodeEncodeError(
+            error.encoding, excerpt, len(before), len(before) + error.end - error.start, error.reason
+        )
+    return error

@@ -15,7 +15,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from cuprum._typing import OutT
-from cuprum.engine.collect import build_result, check_failure, emit_exits, timeout_error
+from cuprum.engine.collect import build_result, check_failure, emit_exits, sanitized, timeout_error
 from cuprum.engine.plan import prepare
 from cuprum.engine.streams import LiveStdin, LiveStream, check_open
 from cuprum.engine.substitution import Substitutions
@@ -263,14 +263,15 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
             error = timeout_error(supervisor)
             await emit_exits(supervisor)
             raise error
+        redact = supervisor.plan.stages[0].events.redact
         if supervisor.error is not None:
             await emit_exits(supervisor, supervisor.error)
-            raise supervisor.error
+            raise sanitized(supervisor.error, redact) from None
         try:
             result = build_result(supervisor)
         except Exception as error:
             await emit_exits(supervisor, error)
-            raise
+            raise sanitized(error, redact) from None
         await emit_exits(supervisor)
         return result
 

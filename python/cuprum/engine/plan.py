@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cuprum.command import SafeCmd, spec_of
+from cuprum.engine.collect import sanitized
 from cuprum.engine.resolve import resolve_executable
 from cuprum.engine.stdio import DEFAULT_HOP_BUFFER, check_descriptor, precheck_stdin, precheck_target
 from cuprum.environment import build_environment
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
     from cuprum.command import CommandSpec
     from cuprum.events import Tags
+    from cuprum.redaction import Redactor
     from cuprum.request import RunRequest
     from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
@@ -176,7 +178,11 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     encoding = output.encoding or context.encoding
     errors = output.errors or context.errors
     stdin = request.stdin
-    stdin_data = stdin.encode(context.encoding, context.errors) if isinstance(stdin, StdinInput) else None
+    try:
+        stdin_data = stdin.encode(context.encoding, context.errors) if isinstance(stdin, StdinInput) else None
+    except UnicodeEncodeError as error:
+        redactor_chain = scope.redactors
+        raise sanitized(error, lambda text: _redact_all(redactor_chain, text)) from None
     echo = scope.echo if output.echo is None else output.echo
     capture = output.capture and output.stdout is None
     observed = scope.observed
@@ -185,7 +191,7 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         if observed
         else ()
     )
-    argvs = tuple(spec.argv for spec in specs)
+    argvs = tuple(spec.argv for spec in specs) + _substituted_argvs(specs)
     budget = DeliveryBudget()
     exec_id = new_exec_id()
     is_pipeline = isinstance(runnable, Pipeline)
@@ -260,6 +266,24 @@ def _fields(
         executable=executable,
         project=spec.project.name,
     )
+
+
+def _substituted_argvs(specs: tuple[CommandSpec, ...]) -> tuple[tuple[str, ...], ...]:
+    """Every command line passed as an argument, however deep: secrets to learn."""
+    found: list[tuple[str, ...]] = []
+    for spec in specs:
+        for substitution in spec.substitutions:
+            source = substitution.source
+            inner = (spec_of(source),) if isinstance(source, SafeCmd) else tuple(map(spec_of, source.stages))
+            found.extend(inner_spec.argv for inner_spec in inner)
+            found.extend(_substituted_argvs(inner))
+    return tuple(found)
+
+
+def _redact_all(redactors: tuple[Redactor, ...], text: str) -> str:
+    for redactor in redactors:
+        text = redactor.redact_text(text)
+    return text
 
 
 def _shown(scope: ScopeState, argv: tuple[str, ...], argvs: tuple[tuple[str, ...], ...]) -> str:
