@@ -24,7 +24,22 @@ if TYPE_CHECKING:
 
 
 class CuprumError(Exception):
-    """Base class of every exception Cuprum raises on purpose."""
+    """Base class of every exception Cuprum raises on purpose.
+
+    Every one survives ``pickle`` and ``copy`` (a worker process's failure
+    reaches its parent whole), whatever its ``__init__`` takes.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Rebuilt from its message and attributes, without calling ``__init__``."""
+        return (_restore, (type(self), self.args, dict(vars(self))))
+
+
+def _restore(cls: type[CuprumError], args: tuple[object, ...], state: dict[str, object]) -> CuprumError:
+    error = cls.__new__(cls)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 def _documentation(locations: Iterable[str]) -> str:
@@ -106,6 +121,13 @@ class DuplicateProgramError(CuprumError, ValueError):
 
 class LiveProcessError(CuprumError, RuntimeError):
     """A live handle (``start()``) used outside its ``async with`` block, or twice."""
+
+
+class LineTooLongError(CuprumError, ValueError):
+    """``readline()`` (or ``async for``) met a line longer than the limit.
+
+    The data stays buffered: ``read(n)`` takes it in pieces.
+    """
 
 
 def describe_exit(exit_code: int) -> str:

@@ -203,7 +203,8 @@ class EventSource:
                 try:
                     if (outcome := hook(event)) is not None and inspect.isawaitable(outcome):
                         pending.append(outcome)  # a plain function that returned a coroutine
-                except Exception as error:  # noqa: BLE001 (reported, by policy: observers never steer)
+                except (Exception, asyncio.CancelledError) as error:  # noqa: BLE001 (reported: observers never steer)
+                    # Sync code is never cancelled from outside: a CancelledError here is the hook's own.
                     _report(hook, event, error)
         if not self._async and not pending:
             return None
@@ -263,18 +264,48 @@ def _line_redactor(
     from cuprum.redaction import DEFAULT_REDACTOR  # noqa: PLC0415 (redaction imports the scope)
 
     if redactors == (DEFAULT_REDACTOR,):
+        return LineRedaction(redactors, (), (), url_only=True)
+    return LineRedaction(redactors, argv, others)
 
-        def default(line: str) -> str:
-            return DEFAULT_REDACTOR.redact_text(line) if "://" in line else line
 
-        return default
+class LineRedaction:
+    """A run's redactors applied to one line: a value a result can keep (and pickle)."""
 
-    def every(line: str) -> str:
-        for redactor in redactors:
-            line = redactor.redact_text(line, argv=argv, argvs=others)
+    __slots__ = ("argv", "others", "redactors", "url_only")
+
+    def __init__(
+        self,
+        redactors: tuple[Redactor, ...],
+        argv: tuple[str, ...],
+        others: tuple[tuple[str, ...], ...],
+        *,
+        url_only: bool = False,
+    ) -> None:
+        self.redactors = redactors
+        self.argv = argv
+        self.others = others
+        self.url_only = url_only  # the default redactor: only URL credentials to hide
+
+    def __call__(self, line: str) -> str:
+        """``line`` through every redactor, with the run's learnt secrets."""
+        if self.url_only:
+            return self.redactors[0].redact_text(line) if "://" in line else line
+        for redactor in self.redactors:
+            line = redactor.redact_text(line, argv=self.argv, argvs=self.others)
         return line
 
-    return every
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled by value (slots and no ``__dict__``)."""
+        return (_line_redaction, (self.redactors, self.argv, self.others, self.url_only))
+
+
+def _line_redaction(
+    redactors: tuple[Redactor, ...],
+    argv: tuple[str, ...],
+    others: tuple[tuple[str, ...], ...],
+    url_only: bool,  # noqa: FBT001 (unpickling)
+) -> LineRedaction:
+    return LineRedaction(redactors, argv, others, url_only=url_only)
 
 
 def _name(hook: object) -> str:

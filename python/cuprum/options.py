@@ -145,15 +145,21 @@ def _check_file_object(target: io.IOBase, what: str) -> io.IOBase:
 
 
 def check_encoding(encoding: object, errors: object, what: str) -> None:
-    """Reject an unknown codec or error handler now, not mid-run (``LookupError``)."""
+    """Reject a bad codec or error handler now, not mid-run (``LookupError``).
+
+    A codec must be known and a text encoding (not ``base64``, ``zlib``...).
+    """
     if not isinstance(encoding, str) or not isinstance(errors, str):
         msg = f"{what}: encoding and errors must be strings"
         raise TypeError(msg)
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except LookupError:
         msg = f"{what}: unknown encoding {encoding!r}"
         raise LookupError(msg) from None
+    if not getattr(info, "_is_text_encoding", True):  # base64, hex, rot13, zlib: not bytes <-> str
+        msg = f"{what}: {encoding!r} is not a text encoding (use text=False and codecs.decode yourself)"
+        raise LookupError(msg)
     try:
         codecs.lookup_error(errors)
     except LookupError:

@@ -55,7 +55,7 @@ def test_merged_stderr_of_a_pipeline_does_not_feed_the_next_stage() -> None:
     pipeline = shell("echo out; echo ERR >&2") | sh.make(WC)("-l")
     result = pipeline.run_sync(output=RunOutputOptions(stderr=STDOUT))
     assert result.stdout is not None
-    assert result.stdout.split()[0] == "1", result.stdout
+    assert sorted(result.stdout.split()) == ["1", "ERR"], result.stdout  # wc counted one line
 
 
 def test_reading_lines_from_endless_output_without_newlines_is_bounded() -> None:
@@ -187,9 +187,13 @@ def test_errors_survive_pickle_and_copy() -> None:
             sh.make(WC)().run_sync()
         except ForbiddenProgramError as error:
             errors.append(error)
-    broken = []
+
+    def round_trip(error: BaseException) -> BaseException:
+        return pickle.loads(pickle.dumps(error))  # noqa: S301
+
+    broken: list[str] = []
     for error in errors:
-        for how, clone in (("pickle", lambda e: pickle.loads(pickle.dumps(e))), ("copy", copy.copy)):  # noqa: S301
+        for how, clone in (("pickle", round_trip), ("copy", copy.copy)):
             try:
                 clone(error)
             except Exception as failure:  # noqa: BLE001
@@ -198,6 +202,11 @@ def test_errors_survive_pickle_and_copy() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pty")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a known limitation (docs/users-guide.md, Standard input): every stage leads its own "
+    "process group, outside the terminal's foreground group, so a read from the terminal stops it",
+)
 def test_an_inherited_terminal_stdin_can_be_read() -> None:
     """``stdin=INHERIT`` from an interactive terminal: every stage leads its
     own process group, which is not the terminal's foreground group, so the
@@ -220,7 +229,7 @@ def test_an_inherited_terminal_stdin_can_be_read() -> None:
     environment = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
     pid, terminal = pty.fork()
     if pid == 0:  # pragma: no cover - the child, on the pty
-        os.execve(sys.executable, [sys.executable, "-c", code], environment)
+        os.execve(sys.executable, [sys.executable, "-c", code], environment)  # noqa: S606
     try:
         time.sleep(1.0)
         os.write(terminal, b"typed line\n")

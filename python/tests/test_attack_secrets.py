@@ -71,7 +71,8 @@ def test_result_repr_hides_a_secret_that_repr_escapes(secret: str) -> None:
     with scoped(ScopeConfig(redactor=Redactor(values=[secret]))):
         result = sh.make(PRINTF)("%s\\n", secret).run_sync()
     shown = repr(result)
-    assert repr(secret)[1:-1] not in shown and secret not in shown, shown
+    assert repr(secret)[1:-1] not in shown, shown
+    assert secret not in shown, shown
 
 
 def test_bytes_result_repr_hides_a_non_ascii_secret() -> None:
@@ -137,9 +138,11 @@ def test_an_invalid_secret_environment_value_is_not_quoted_in_the_error() -> Non
     """``env(TOKEN=...)`` with a bad value quotes the value in the ``ValueError``,
     even in a scope whose redactor names ``TOKEN`` (and knows the value)."""
     secret = SECRET + "\0"
-    with scoped(ScopeConfig(redactor=Redactor(values=[SECRET], env_names=["TOKEN"]))):
-        with pytest.raises(ValueError, match="TOKEN") as invalid:
-            env(TOKEN=secret)
+    with (
+        scoped(ScopeConfig(redactor=Redactor(values=[SECRET], env_names=["TOKEN"]))),
+        pytest.raises(ValueError, match="TOKEN") as invalid,
+    ):
+        env(TOKEN=secret)
     assert SECRET not in str(invalid.value), str(invalid.value)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import os
 import signal
 import tempfile
@@ -26,10 +27,10 @@ from support import group_alive, kill_group_quietly, open_fds, py, shell, warm_r
 
 from cuprum import (
     CAT,
+    DEVNULL,
     ECHO,
     PIPE,
     SLEEP,
-    DEVNULL,
     ExecEvent,
     ExecPhase,
     ExecutionContext,
@@ -41,7 +42,7 @@ from cuprum import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def started() -> Iterator[list[int]]:
         kill_group_quietly(pid)
 
 
-def _record_starts(pids: list[int]) -> object:
+def _record_starts(pids: list[int]) -> Callable[[ExecEvent], None]:
     def hook(event: ExecEvent) -> None:
         if event.phase is ExecPhase.START and event.pid:
             pids.append(event.pid)
@@ -62,7 +63,7 @@ def _record_starts(pids: list[int]) -> object:
 
 
 def _child_zombies() -> list[int]:
-    zombies = []
+    zombies: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -147,7 +148,7 @@ def test_run_sync_tears_down_on_ctrl_c_with_a_custom_sigint_handler(started: lis
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals need the main thread")
 
-    def handler(signum: int, frame: object) -> None:
+    def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -191,7 +192,7 @@ def test_concurrent_waits_report_the_run_once() -> None:
     async def main() -> None:
         with (
             observe(lambda event: phases.append(event.phase.value)),
-            after(lambda cmd, result: hooks.append(result.exit_code)),
+            after(lambda _cmd, result: hooks.append(result.exit_code)),
         ):
             async with shell("sleep 0.2; echo hi").start() as proc:
                 await asyncio.gather(proc.wait(), proc.wait())
@@ -250,14 +251,14 @@ def test_a_fifo_redirect_target_does_not_freeze_the_event_loop() -> None:
         with contextlib.suppress(Exception):
             await sh.make(ECHO)("x").run(output=RunOutputOptions(stdout=fifo), timeout=0.5)
         ticker.cancel()
-        return max(later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False))
+        return max(later - earlier for earlier, later in itertools.pairwise(stamps))
 
     try:
         stall = asyncio.run(main())
     finally:
         helper.join()
         fifo.unlink()
-        os.rmdir(directory)
+        Path(directory).rmdir()
     assert stall < 0.5, f"the event loop stalled for {stall:.2f} s"
 
 
@@ -295,7 +296,7 @@ def test_a_closed_pass_fd_is_refused_before_any_event() -> None:
     raised before any event)."""
     phases: list[str] = []
     closed = max(open_fds()) + 100
-    with observe(lambda event: phases.append(event.phase.value)), pytest.raises(OSError):
+    with observe(lambda event: phases.append(event.phase.value)), pytest.raises(OSError, match="pass_fds"):
         sh.make(ECHO)("x").run_sync(context=ExecutionContext(pass_fds=(closed,)))
     assert phases == []
 
@@ -315,7 +316,7 @@ def test_a_loop_closed_under_a_run_leaves_no_zombie_and_no_pidfd(started: list[i
     gc.collect()
     time.sleep(1.0)
     gc.collect()
-    pidfds = [fd for fd in open_fds() - before if "pidfd" in os.readlink(f"/proc/self/fd/{fd}")]
+    pidfds = [fd for fd in open_fds() - before if "pidfd" in _link(fd)]
     zombies = [pid for pid in _child_zombies() if pid in started]
     for pid in zombies:
         with contextlib.suppress(ChildProcessError):
@@ -336,9 +337,10 @@ def test_run_sync_in_a_forked_child_does_not_reuse_the_parents_loop() -> None:
     if pid == 0:  # pragma: no cover - the child
         from cuprum.engine import sync  # noqa: PLC0415
 
-        before = id(sync._local.holder.loop) if sync._local.holder else 0  # noqa: SLF001
+        local = sync._local  # pyright: ignore[reportPrivateUsage]
+        before = id(local.holder.loop) if local.holder else 0
         sh.make(ECHO)("child").run_sync()
-        after_run = id(sync._local.holder.loop)  # noqa: SLF001
+        after_run = id(local.holder.loop) if local.holder else 0
         os.write(write_end, b"same" if before == after_run else b"new")
         os._exit(0)
     os.close(write_end)
@@ -374,7 +376,7 @@ def test_running_out_of_descriptors_while_opening_a_hop_leaks_nothing() -> None:
         for fd in filler:
             os.close(fd)
     leaked = open_fds() - before - set(filler)
-    assert not leaked, {fd: os.readlink(f"/proc/self/fd/{fd}") for fd in leaked}
+    assert not leaked, {fd: _link(fd) for fd in leaked}
 
 
 def test_a_second_wait_reports_what_the_first_did() -> None:
@@ -403,3 +405,11 @@ def test_a_second_wait_reports_what_the_first_did() -> None:
         return seen
 
     assert asyncio.run(main()) == ["CommandFailed"] * 2 + ["TimeoutExpired"] * 2
+
+
+def _link(fd: int) -> str:
+    """What descriptor ``fd`` refers to (``pipe:[...]``, ``anon_inode:[pidfd]``...)."""
+    try:
+        return str(Path(f"/proc/self/fd/{fd}").readlink())
+    except OSError:
+        return "closed"

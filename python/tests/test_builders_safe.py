@@ -28,6 +28,7 @@ from cuprum import (
     DEFAULT_CATALOGUE,
     GIT,
     TAR,
+    CommandFailed,
     ExecutionContext,
     ProgramCatalogue,
     ProjectSettings,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 REPO = SafePath("/srv/repo")
 MAIN = GitRef("main")
 ORIGIN = GitRef("origin")
+NO_LOCAL = ("-c", "protocol.file.allow=never")
 
 HAVE_GIT = shutil.which("git") is not None
 HAVE_RSYNC = shutil.which("rsync") is not None
@@ -509,8 +511,10 @@ def test_tag_annotation_rules() -> None:
 
 
 def test_fetch_and_push_name_remotes_after_the_separator() -> None:
-    assert git.fetch(REPO).argv[3:] == ("fetch", "--")
+    assert git.fetch(REPO).argv[3:] == (*NO_LOCAL, "fetch", "--")
+    assert git.fetch(REPO, local=True).argv[3:] == ("fetch", "--")
     assert git.fetch(REPO, ORIGIN, MAIN, tags=True, prune=True).argv[3:] == (
+        *NO_LOCAL,
         "fetch",
         "--tags",
         "--prune",
@@ -518,8 +522,9 @@ def test_fetch_and_push_name_remotes_after_the_separator() -> None:
         "origin",
         "main",
     )
-    assert git.push(REPO, ORIGIN).argv[3:] == ("push", "--", "origin")
+    assert git.push(REPO, ORIGIN).argv[3:] == (*NO_LOCAL, "push", "--", "origin")
     assert git.push(REPO, ORIGIN, GitRef("v1.0"), tags=True, set_upstream=True).argv[3:] == (
+        *NO_LOCAL,
         "push",
         "--tags",
         "--set-upstream",
@@ -931,8 +936,8 @@ def test_a_hostile_ref_is_refused_or_safe_everywhere(value: str) -> None:
         with pytest.raises(ValueError, match="not a remote's name"):
             git.fetch(REPO, ref, ref)
     else:
-        assert git.push(REPO, ref, ref).argv == (*head, "push", "--", value, value)
-        assert git.fetch(REPO, ref, ref).argv == (*head, "fetch", "--", value, value)
+        assert git.push(REPO, ref, ref).argv == (*head, *NO_LOCAL, "push", "--", value, value)
+        assert git.fetch(REPO, ref, ref).argv == (*head, *NO_LOCAL, "fetch", "--", value, value)
     assert git.log(REPO, ref=ref).argv == (*head, "log", value, "--")
     assert git.describe(REPO, ref).argv == (*head, "describe", "--end-of-options", value)
 
@@ -1117,10 +1122,12 @@ def test_git_release_flow_tag_describe_log_push_fetch(repo: SafePath, tmp_path: 
     raw = sh.make(GIT)
     _git(raw("init", "--quiet", "--bare", "--", remote))
     _git(raw("-C", repo, "remote", "add", "--", "origin", remote))
-    _git(git.push(repo, ORIGIN, MAIN, set_upstream=True))
-    _git(git.push(repo, ORIGIN, tags=True))
+    with pytest.raises(CommandFailed, match="transport 'file' not allowed"):
+        run(git.push(repo, ORIGIN, MAIN), env=GIT_ENV)  # local transports need local=True
+    _git(git.push(repo, ORIGIN, MAIN, set_upstream=True, local=True))
+    _git(git.push(repo, ORIGIN, tags=True, local=True))
     assert _git(raw("-C", remote, "tag", "--list")) == "v1.0\n"
-    _git(git.fetch(repo, ORIGIN, MAIN, prune=True))
+    _git(git.fetch(repo, ORIGIN, MAIN, prune=True, local=True))
     assert _git(git.rev_parse(repo, GitRef("origin/main"))) == _git(git.rev_parse(repo, MAIN))
 
 

@@ -483,3 +483,24 @@ def test_echo_and_capture_together(stream: str, capsys: pytest.CaptureFixture[st
     result = shell(f"echo shown {target}").run_sync(output=RunOutputOptions(echo=True), context=context)
     assert getattr(result, stream) == "shown\n"
     assert sink.getvalue() == "shown\n"
+
+
+def test_a_line_longer_than_the_limit_raises_and_loses_nothing() -> None:
+    """Output that never ends a line cannot exhaust memory: ``readline()``
+    raises ``LineTooLongError`` (a ``ValueError``) past the limit, and
+    ``read(n)`` still takes the long line, after which lines read as before."""
+    from cuprum.engine.streams import LINE_LIMIT  # noqa: PLC0415
+
+    size = LINE_LIMIT + 4 * 1024 * 1024
+    producer = py(f"import sys; sys.stdout.write('x' * {size} + '\\nend\\n')")
+
+    async def main() -> tuple[int, str, str]:
+        async with producer.start() as proc:
+            with pytest.raises(cuprum.LineTooLongError, match="read it with read"):
+                await proc.stdout.readline()
+            taken = await proc.stdout.read(size)
+            newline, last = await proc.stdout.readline(), await proc.stdout.readline()
+            await proc.wait()
+        return len(taken), newline, last
+
+    assert asyncio.run(main()) == (size, "\n", "end\n")

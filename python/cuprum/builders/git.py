@@ -239,6 +239,7 @@ def fetch(
     *,
     tags: bool = False,
     prune: bool = False,
+    local: bool = False,
     catalogue: ProgramCatalogue = DEFAULT_CATALOGUE,
 ) -> SafeCmd:
     """``git fetch`` from a configured remote.
@@ -256,6 +257,10 @@ def fetch(
         ``--tags``: fetch every tag too.
     prune
         ``--prune``: drop remote-tracking refs the remote no longer has.
+    local
+        Allow git's local transports, for a remote whose URL is a path on this
+        machine. Off by default: git reads a name that is no configured remote
+        as a path, so ``GitRef("evil")`` could fetch from a directory.
     catalogue
         The catalogue that must list ``git``.
 
@@ -270,7 +275,7 @@ def fetch(
         msg = "fetch: a ref needs the remote to fetch it from"
         raise ValueError(msg)
     argv = _start(repo)
-    argv.extend((*_NO_LOCAL_TRANSPORT, "fetch"))
+    argv.extend((*_transport(local), "fetch"))
     if tags:
         argv.append("--tags")
     if prune:
@@ -290,6 +295,7 @@ def push(
     *,
     tags: bool = False,
     set_upstream: bool = False,
+    local: bool = False,
     catalogue: ProgramCatalogue = DEFAULT_CATALOGUE,
 ) -> SafeCmd:
     """``git push`` to a configured remote; never forced.
@@ -307,6 +313,8 @@ def push(
         ``--tags``: push every tag as well.
     set_upstream
         ``--set-upstream``: make ``remote`` the branch's upstream.
+    local
+        Allow git's local transports (see :func:`fetch`).
     catalogue
         The catalogue that must list ``git``.
 
@@ -316,7 +324,7 @@ def push(
         When ``repo`` is not a ``SafePath`` or a ref not a ``GitRef``.
     """
     argv = _start(repo)
-    argv.extend((*_NO_LOCAL_TRANSPORT, "push"))
+    argv.extend((*_transport(local), "push"))
     if tags:
         argv.append("--tags")
     if set_upstream:
@@ -452,6 +460,10 @@ _NO_LOCAL_TRANSPORT = ("-c", "protocol.file.allow=never")
 """A name that is no configured remote is read by git as a path or a URL: git
 then refuses the local ones (paths, ``file://``, bundles), so a remote can
 only ever be a configured remote over the network."""
+
+
+def _transport(local: bool) -> tuple[str, ...]:  # noqa: FBT001 (private helper)
+    return () if local else _NO_LOCAL_TRANSPORT
 
 
 def _remote(value: GitRef) -> str:

@@ -157,10 +157,10 @@ def _tail(sup: Supervisor, index: int, stderr: str | bytes | None) -> str:
 
 
 def sanitized(error: BaseException, redact: Callable[[str], str]) -> BaseException:
-    """``error`` without the data a ``repr`` would show: a decoding or encoding
-    error carries the whole output (or stdin text) it failed on.
+    """``error`` without the output data a ``repr`` would show.
 
-    A ``UnicodeError`` is rebuilt around its failing span, with the text on
+    A decoding or encoding error carries the whole output (or stdin text) it
+    failed on. A ``UnicodeError`` is rebuilt around its failing span, with the text on
     either side redacted; any other error is returned as it is.
     """
     if isinstance(error, UnicodeDecodeError):

@@ -168,8 +168,11 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
 
     @property
     def stdin(self) -> LiveStdin:
-        """The first stage's stdin (``start(stdin=PIPE)`` only)."""
+        """The first stage's stdin (``start(stdin=PIPE)`` only; not after ``wait()``)."""
         stdin = self._running("proc.stdin").live_stdin
+        if self._state == "done":
+            msg = "proc.stdin after proc.wait(): the run has ended"
+            raise LiveProcessError(msg)
         if stdin is None:
             msg = "proc.stdin needs start(stdin=PIPE)"
             raise LiveProcessError(msg)
@@ -269,7 +272,7 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
             raise sanitized(supervisor.error, redact) from None
         try:
             result = build_result(supervisor)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (reported, then raised without the data)
             await emit_exits(supervisor, error)
             raise sanitized(error, redact) from None
         await emit_exits(supervisor)

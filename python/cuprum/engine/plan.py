@@ -177,12 +177,7 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         check_descriptor(fd, "ExecutionContext.pass_fds")
     encoding = output.encoding or context.encoding
     errors = output.errors or context.errors
-    stdin = request.stdin
-    try:
-        stdin_data = stdin.encode(context.encoding, context.errors) if isinstance(stdin, StdinInput) else None
-    except UnicodeEncodeError as error:
-        redactor_chain = scope.redactors
-        raise sanitized(error, lambda text: _redact_all(redactor_chain, text)) from None
+    stdin_data = _stdin_bytes(request, scope)
     echo = scope.echo if output.echo is None else output.echo
     capture = output.capture and output.stdout is None
     observed = scope.observed
@@ -278,6 +273,18 @@ def _substituted_argvs(specs: tuple[CommandSpec, ...]) -> tuple[tuple[str, ...],
             found.extend(inner_spec.argv for inner_spec in inner)
             found.extend(_substituted_argvs(inner))
     return tuple(found)
+
+
+def _stdin_bytes(request: RunRequest, scope: ScopeState) -> bytes | None:
+    """The stdin text or bytes to write, encoded; an encoding error shows no data."""
+    stdin = request.stdin
+    if not isinstance(stdin, StdinInput):
+        return None
+    try:
+        return stdin.encode(request.context.encoding, request.context.errors)
+    except UnicodeEncodeError as error:
+        redactors = scope.redactors
+        raise sanitized(error, lambda text: _redact_all(redactors, text)) from None
 
 
 def _redact_all(redactors: tuple[Redactor, ...], text: str) -> str:

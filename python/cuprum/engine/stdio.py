@@ -152,6 +152,9 @@ class Plumbing:
                 pass
 
 
+_PARENT_STDOUT: Final = 1
+"""The descriptor a child inherits as the parent's stdout."""
+
 _SPECIAL: Final[dict[Stream, ChildStdio]] = {
     Stream.DEVNULL: subprocess.DEVNULL,
     Stream.INHERIT: None,
@@ -256,6 +259,10 @@ def build(plan: Plan) -> Plumbing:
             last.stdout = plumbing.give(write_end)
         # One opening shared by every stage, as a shell's `2> file` on a group.
         shared = None if output.stderr is None else _open_target(output.stderr, "stderr", plumbing)
+        if shared is subprocess.STDOUT and count > 1:
+            # `{ a | b; } 2>&1`: every stage's errors join the *pipeline's*
+            # stdout, never the next stage's input.
+            shared = last.stdout if last.stdout is not None else _PARENT_STDOUT
         for index, stage in enumerate(plumbing.stages):
             if output.stderr is not None:
                 stage.stderr = shared

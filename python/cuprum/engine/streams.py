@@ -19,10 +19,11 @@ import codecs
 import collections
 import contextlib
 import os
+import select
 from typing import TYPE_CHECKING, Final, Generic
 
 from cuprum._typing import OutT
-from cuprum.errors import LiveProcessError
+from cuprum.errors import LineTooLongError, LiveProcessError
 from cuprum.events import ExecPhase
 from cuprum.fdio import LoopFd, write_nosigpipe
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 FIRST_READ: Final = 64 * 1024
 """The first read's size; it doubles while reads come back full, up to the pipe's size."""
 LIVE_HIGH_WATER: Final = 1024 * 1024
+
+LINE_LIMIT: Final = 16 * 1024 * 1024
+"""The longest line ``readline()`` buffers (bytes) before it raises ``LineTooLongError``."""
 """Bytes a live stream buffers before its reader stops (until the consumer catches up)."""
 
 
@@ -381,6 +385,14 @@ class PipeWriter:
         self._wake()
         self._fd.close()
 
+    def reader_gone(self) -> bool:
+        """Whether every reader has closed its end (the pipe reports an error)."""
+        if self._fd.closed:
+            return True
+        poller = select.poll()
+        poller.register(self._fd.fd, 0)  # POLLERR is reported whatever is asked for
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+
 
 class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     r"""A live process's stdout, read as it arrives (``proc.stdout``).
@@ -391,7 +403,10 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     bounded: when about a MiB is waiting unread, Cuprum stops reading and the
     child blocks on its pipe until you catch up (or until ``wait()``, which
     keeps the unread rest as ``result.stdout``). Chunks are split into lines
-    as they arrive, so iterating costs little more than the loop itself.
+    as they arrive, so iterating costs little more than the loop itself. A
+    line longer than 16 MiB raises ``LineTooLongError`` from ``readline()``
+    (``read(n)`` still takes it in pieces): output that never ends a line
+    cannot exhaust memory.
     """
 
     __slots__ = (
@@ -498,10 +513,19 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     # -- the consumer side ---------------------------------------------------
 
     async def readline(self) -> OutT:
-        r"""The next line with its ``\n``; empty at the end of the stream."""
+        r"""The next line with its ``\n``; empty at the end of the stream.
+
+        Raises
+        ------
+        LineTooLongError
+            When the line so far is longer than 16 MiB (nothing is lost).
+        """
         while not self._lines:
             if self._eof:
                 return self._empty
+            if self._size > LINE_LIMIT:  # only a partial line is buffered: it must not grow for ever
+                msg = f"a line longer than {LINE_LIMIT} bytes; read it with read(n)"
+                raise LineTooLongError(msg)
             await self._more()
         line = self._lines.popleft()
         if not self._lines:

@@ -68,6 +68,8 @@ class Supervisor:
         self._plumbing: stdio.Plumbing | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._feeders: list[asyncio.Task[None]] = []
+        self._stdin_writer: PipeWriter | None = None
+        self._stdin_reader_gone = False
         self._open_streams = 0
         self._changed = asyncio.Event()
         self._timers: list[asyncio.TimerHandle] = []
@@ -169,6 +171,7 @@ class Supervisor:
                 await events.emit(ExecPhase.STDIN, byte_count=plumbing.stdin_written)
             return
         writer = PipeWriter(self.loop, plumbing.stdin_writer)
+        self._stdin_writer = writer
         if request.stdin is not None and getattr(request.stdin, "stream", None) is not None:
             self._track(self._feed(writer, None, request.stdin.stream), feeder=True)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType, reportUnknownMemberType]
         elif self.plan.stdin_data is not None:
@@ -231,7 +234,8 @@ class Supervisor:
         except (BrokenPipeError, ConnectionResetError) as broken:
             await events.emit(ExecPhase.STDIN_ERROR, error=f"{type(broken).__name__}: {broken}")
         except asyncio.CancelledError:
-            pass
+            if self._stdin_reader_gone:
+                await events.emit(ExecPhase.STDIN_ERROR, error="BrokenPipeError: the child's stdin is closed")
         except Exception as failure:  # noqa: BLE001
             error = failure
         finally:
@@ -240,6 +244,8 @@ class Supervisor:
 
     def _exited(self, index: int, child: Child) -> None:
         self.exited_at[index] = time.monotonic()
+        if index == 0:
+            self._stop_feeding_a_closed_stdin()
         code = child.returncode
         spec = self.plan.stages[index].spec
         if (
@@ -252,8 +258,21 @@ class Supervisor:
             self._terminate_running()
         self._changed.set()
 
+    def _stop_feeding_a_closed_stdin(self) -> None:
+        """Stop a feeder whose reader has gone (the first stage exited).
+
+        Waiting on its source, it would hold the run open for ever.
+        """
+        writer = self._stdin_writer
+        if writer is not None and self._feeders and writer.reader_gone():
+            self._stdin_reader_gone = True
+            for task in self._feeders:
+                task.cancel()
+
     def _terminate_running(self) -> None:
         """Fail fast: SIGTERM every stage still running, SIGKILL after the grace."""
+        for reader in self.readers:
+            reader.cut_short = True  # a character cut by the kill is not a decoding error
         for other, sibling in enumerate(self.children):
             if sibling is not None and sibling.returncode is None:
                 self.signalled[other] = True
@@ -363,8 +382,8 @@ class Supervisor:
 
     @property
     def cut_short(self) -> bool:
-        """Whether the run was ended by Cuprum rather than by its processes."""
-        return self.ending is not None
+        """Whether the run was ended by Cuprum (teardown or fail-fast) rather than by its processes."""
+        return self.ending is not None or self._failed_fast
 
     def hop_bytes(self) -> tuple[int, ...]:
         """Bytes each hop has moved so far (live while running)."""
