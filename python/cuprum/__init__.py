@@ -43,7 +43,7 @@ from cuprum.catalogue import (
 from cuprum.command import SafeCmd
 from cuprum.concurrent import ConcurrentConfig, ConcurrentResult, run_concurrent, run_concurrent_sync
 from cuprum.engine.live import LiveProcess
-from cuprum.engine.streams import LiveStdin, LiveStream
+from cuprum.engine.live_streams import LiveStdin, LiveStream
 from cuprum.errors import (
     CommandFailed,
     CuprumError,

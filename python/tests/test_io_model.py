@@ -489,7 +489,7 @@ def test_a_line_longer_than_the_limit_raises_and_loses_nothing() -> None:
     """Output that never ends a line cannot exhaust memory: ``readline()``
     raises ``LineTooLongError`` (a ``ValueError``) past the limit, and
     ``read(n)`` still takes the long line, after which lines read as before."""
-    from cuprum.engine.streams import LINE_LIMIT  # noqa: PLC0415
+    from cuprum.engine.live_streams import LINE_LIMIT  # noqa: PLC0415
 
     size = LINE_LIMIT + 4 * 1024 * 1024
     producer = py(f"import sys; sys.stdout.write('x' * {size} + '\\nend\\n')")

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from cuprum._typing import OutT
 from cuprum.engine.collect import build_result, check_failure, emit_exits, sanitized, timeout_error
+from cuprum.engine.live_streams import LiveStdin, LiveStream, check_open
 from cuprum.engine.plan import prepare
-from cuprum.engine.streams import LiveStdin, LiveStream, check_open
 from cuprum.engine.substitution import Substitutions
 from cuprum.engine.supervisor import Supervisor
 from cuprum.errors import LiveProcessError, TimeoutExpired

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Final
 
 from cuprum.engine import stdio
 from cuprum.engine.child import Child, spawn
+from cuprum.engine.live_streams import LiveStdin, LiveStream
 from cuprum.engine.resolve import forget
-from cuprum.engine.streams import LiveStdin, LiveStream, OutputSink, PipeReader, PipeWriter
+from cuprum.engine.streams import OutputSink, PipeReader, PipeWriter
 from cuprum.events import SIGPIPE_STATUSES, ExecOutcome, ExecPhase
 from cuprum.pumps import pump_for
 
