@@ -60,19 +60,10 @@ from cuprum.errors import (
     UnknownProgramError,
 )
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
-from cuprum.options import (
-    DEVNULL,
-    INHERIT,
-    PIPE,
-    STDOUT,
-    Append,
-    ExecutionContext,
-    RunOutputOptions,
-    StdinInput,
-    Stream,
-)
+from cuprum.options import ExecutionContext, RunOutputOptions
 from cuprum.pipeline import Pipeline
 from cuprum.redaction import Redactor
+from cuprum.redirects import DEVNULL, INHERIT, PIPE, STDOUT, Append, StdinInput, Stream
 from cuprum.result import CommandResult, PipelineResult
 from cuprum.scope import ScopeConfig, ScopeHandle, after, allow, before, current_scope, env, observe, scoped
 from cuprum.stream_backend import BackendChoice, StreamBackend, is_rust_available, resolve_stream_backend

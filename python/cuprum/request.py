@@ -5,15 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
 
-from cuprum.options import (
-    ExecutionContext,
-    RunOutputOptions,
-    StdinInput,
-    StdinSource,
-    Stream,
-    check_stdin,
-    validate_timeout,
-)
+from cuprum.options import ExecutionContext, RunOutputOptions, validate_timeout
+from cuprum.redirects import StdinInput, StdinSource, Stream, check_stdin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

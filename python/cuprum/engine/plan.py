@@ -34,9 +34,10 @@ from cuprum.environment import build_environment
 from cuprum.errors import ForbiddenProgramError
 from cuprum.events import ExecEvent, ExecPhase
 from cuprum.observer import DeliveryBudget, EventSource, new_exec_id
-from cuprum.options import StdinInput, resolve_timeout
+from cuprum.options import resolve_timeout
 from cuprum.pipeline import Pipeline
 from cuprum.redaction import DEFAULT_REDACTOR
+from cuprum.redirects import StdinInput
 from cuprum.scope import current_scope
 from cuprum.stream_backend import resolve_stream_backend
 

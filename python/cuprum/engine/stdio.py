@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from cuprum.fdio import forbid_sigpipe, write_nosigpipe
 from cuprum.fds import OwnedFd, owned_pipe
-from cuprum.options import Append, StdinInput, Stream
+from cuprum.redirects import Append, StdinInput, Stream
 
 if TYPE_CHECKING:
     from cuprum.engine.plan import Plan
