@@ -18,6 +18,12 @@
 #   namespaces alive; its PID is in $SYSROOT_NAMESPACE and `kill` on it
 #   releases them. Sysroot and output root default to the user's XDG cache.
 
+# chroot lives in /usr/sbin, which an ordinary user's PATH may lack.
+case :$PATH: in
+  *:/usr/sbin:*) ;;
+  *) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
+
 if [[ $(id -u) == 0 ]]; then
   ROOTLESS=false
   SYSROOT=${CUPRUM_SYSROOT:-/var/lib/cuprum/sysroot}
