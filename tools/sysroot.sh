@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced; its variables are for the sourcing scripts
 # Shared by tools/bootstrap, tools/bazel, tools/lint, tools/remote-cache and
 # tools/remote-exec: where the sysroot is and how to run a command inside it.
 # Source it; do not execute it.
