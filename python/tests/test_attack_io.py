@@ -33,7 +33,9 @@ from cuprum import (
     sh,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+# A child interpreter imports the cuprum this test imports (under Bazel the
+# runfiles' package, with its extension; never the source tree) and support.
+CHILD_PYTHONPATH = os.pathsep.join([str(Path(__file__).parent), *sys.path])
 
 
 @pytest.mark.parametrize("encoding", ["base64", "hex", "rot13", "zlib_codec"])
@@ -85,7 +87,7 @@ def test_reading_lines_from_endless_output_without_newlines_is_bounded() -> None
         print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)
         """
     )
-    environment = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    environment = {**os.environ, "PYTHONPATH": CHILD_PYTHONPATH}
     child = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=60, check=True
     )
@@ -226,7 +228,7 @@ def test_an_inherited_terminal_stdin_can_be_read() -> None:
             print("RAISED", type(error).__name__, flush=True)
         """
     )
-    environment = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    environment = {**os.environ, "PYTHONPATH": CHILD_PYTHONPATH}
     pid, terminal = pty.fork()
     if pid == 0:  # pragma: no cover - the child, on the pty
         os.execve(sys.executable, [sys.executable, "-c", code], environment)  # noqa: S606
