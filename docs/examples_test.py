@@ -193,6 +193,11 @@ CHECKERS = {
 def test_type_checkers_know_a_registered_name_is_a_builder(checker: str, tmp_path: Path) -> None:
     """The sample's ``assert_type(sh.ls, CommandBuilder)`` holds for both checkers, in strict mode."""
     package_root = str(Path(cuprum.__file__).parent.parent)
+    # A copy in an empty directory: mypy walks up from a file while the
+    # directories hold __init__.py, and a runfiles tree staged by copies
+    # (remote execution) has one up to its root, which no package is named.
+    sample = tmp_path / "sugar_typing.py"
+    sample.write_bytes((EXAMPLES / "sugar_typing.py").read_bytes())
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(sys.path),
@@ -200,7 +205,7 @@ def test_type_checkers_know_a_registered_name_is_a_builder(checker: str, tmp_pat
         "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache"),
     }
     completed = subprocess.run(
-        [sys.executable, *CHECKERS[checker], str(EXAMPLES / "sugar_typing.py")],
+        [sys.executable, *CHECKERS[checker], str(sample)],
         capture_output=True,
         text=True,
         timeout=300,
