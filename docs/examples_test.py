@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import os
 import re
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -201,9 +202,13 @@ def test_type_checkers_know_a_registered_name_is_a_builder(checker: str, tmp_pat
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(sys.path),
-        "MYPYPATH": package_root,
         "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache"),
     }
+    if package_root not in site.getsitepackages():
+        # Bazel's runfiles: not an installed package, so mypy is told where.
+        # (mypy refuses a site-packages directory in MYPYPATH: pip installs
+        # are found through the interpreter, with their py.typed.)
+        environment["MYPYPATH"] = package_root
     completed = subprocess.run(
         [sys.executable, *CHECKERS[checker], str(sample)],
         capture_output=True,
