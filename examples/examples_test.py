@@ -13,6 +13,11 @@ HERE = Path(__file__).resolve().parent
 
 def run_example(name: str, *args: str) -> str:
     """Run ``examples/<name>.py`` in a fresh interpreter; return its stdout."""
+    return run_example_completed(name, *args).stdout
+
+
+def run_example_completed(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``examples/<name>.py`` in a fresh interpreter; it must succeed."""
     completed = subprocess.run(
         [sys.executable, str(HERE / f"{name}.py"), *args],
         capture_output=True,
@@ -22,7 +27,7 @@ def run_example(name: str, *args: str) -> str:
         env=os.environ,
     )
     assert completed.returncode == 0, completed.stderr
-    return completed.stdout
+    return completed
 
 
 def test_hello_runs_a_command_and_a_pipeline() -> None:
@@ -87,15 +92,7 @@ def test_observability_logs_counts_and_traces_without_the_secret() -> None:
 
 def test_progress_bar_follows_the_hops_to_the_end() -> None:
     """The bar reaches the payload's size and the pipeline's result is printed."""
-    completed = subprocess.run(
-        [sys.executable, str(HERE / "progress_bar.py"), "16"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=os.environ,
-    )
-    assert completed.returncode == 0, completed.stderr
+    completed = run_example_completed("progress_bar", "16")
     size = 16 * 1024 * 1024
     assert completed.stdout == f"moved {size} bytes per hop; wc counted {size}; ok=True\n"
     assert "16.0M/16.0M" in completed.stderr

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Generic, Literal, TextIO, overload
 
 from cuprum._typing import OutT
 from cuprum.environment import validate_overlay
-from cuprum.redirects import ErrorTarget, OutputTarget, check_target
+from cuprum.redirects import ErrorTarget, OutputTarget, check_path_text, check_target
 
 if TYPE_CHECKING:
     from cuprum.events import Tags
@@ -180,10 +180,7 @@ def _check_directory(cwd: object, what: str) -> None:
     if not isinstance(cwd, str | os.PathLike):
         msg = f"{what} must be a path, not {type(cwd).__name__}"
         raise TypeError(msg)
-    text = os.fspath(cwd)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
-    if not isinstance(text, str) or not text or "\0" in text:
-        msg = f"{what}: invalid directory {text!r}"
-        raise ValueError(msg)
+    check_path_text(cwd, what, "directory")  # pyright: ignore[reportUnknownArgumentType]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -71,9 +71,14 @@ def _check_path(path: object, what: str) -> None:
     if not isinstance(path, os.PathLike):
         msg = f"{what} must be a path, not {type(path).__name__}"
         raise TypeError(msg)
-    text = os.fspath(path)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    if not isinstance(text, str) or not text or "\0" in text:
-        msg = f"{what}: invalid path {text!r}"
+    check_path_text(path, what, "path")  # pyright: ignore[reportUnknownArgumentType]
+
+
+def check_path_text(path: str | os.PathLike[str], what: str, noun: str) -> None:
+    """Refuse a path whose text is empty, not ``str`` or holds a NUL (``ValueError``)."""
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text or "\0" in text:  # pyright: ignore[reportUnnecessaryIsInstance]
+        msg = f"{what}: invalid {noun} {text!r}"
         raise ValueError(msg)
 
 
