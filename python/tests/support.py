@@ -69,6 +69,16 @@ def wait_until(condition: object, timeout: float = 10.0) -> bool:
         time.sleep(0.01)
 
 
+def written_pids(path: Path) -> list[int]:
+    """The pids a child has written to ``path``, one per line, counting only whole lines.
+
+    A shell creates a redirect's target before ``echo`` writes to it, so a file
+    can exist while still empty: wait on this, never on ``path.exists``.
+    """
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return [int(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+
 def open_fds() -> set[int]:
     """This process's open file descriptors."""
     return {int(fd.name) for fd in Path("/proc/self/fd").iterdir()}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import group_alive, no_fd_leak, py, shell, wait_until
+from support import group_alive, no_fd_leak, py, shell, wait_until, written_pids
 
 import cuprum
 from cuprum import (
@@ -145,11 +145,11 @@ def test_leaving_the_block_early_terminates_and_reaps_every_group(tmp_path: Path
 
     async def main() -> None:
         async with (shell(f"sleep 100 & echo $! > '{pidfile}'; wait") | sh.make(CAT)()).start():
-            await asyncio.to_thread(wait_until, pidfile.exists)
+            assert await asyncio.to_thread(wait_until, lambda: written_pids(pidfile))
 
     with no_fd_leak():
         asyncio.run(main())
-    grandchild = int(pidfile.read_text(encoding="utf-8"))
+    [grandchild] = written_pids(pidfile)
     assert wait_until(lambda: not _alive(grandchild), timeout=10)
 
 

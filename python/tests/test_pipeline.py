@@ -654,7 +654,7 @@ grandchild = subprocess.Popen(
     start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
 )  # keeps our stderr open, out of reach of our process group
 with open(sys.argv[1], "w") as handle:
-    handle.write(str(grandchild.pid))
+    handle.write(f"{grandchild.pid}\\n")
 print("ready", flush=True)
 time.sleep(60)
 """
@@ -673,8 +673,8 @@ def test_no_descriptor_outlives_a_torn_down_run(tmp_path: Path) -> None:
         with support.no_fd_leak(), pytest.raises(TimeoutExpired):
             run(support.py(ESCAPER, str(pid_file)) | cat(), timeout=1.0)
     finally:
-        if pid_file.exists():
-            support.kill_group_quietly(int(pid_file.read_text(encoding="utf-8")))
+        for pid in support.written_pids(pid_file):
+            support.kill_group_quietly(pid)
 
 
 def test_no_descriptor_leaks_across_many_runs() -> None:

@@ -29,6 +29,7 @@ from support import (
     py,
     shell,
     wait_until,
+    written_pids,
 )
 
 import cuprum
@@ -373,12 +374,6 @@ def test_a_git_remote_must_be_a_name_not_a_path() -> None:
 TREE = "echo $$ > '{pidfile}'; sleep 100 & echo $! >> '{pidfile}'; wait"
 
 
-def _pids(pidfile: Path) -> list[int]:
-    if not pidfile.exists():
-        return []
-    return [int(line) for line in pidfile.read_text(encoding="utf-8").split()]
-
-
 def _assert_dead(pids: list[int]) -> None:
     for pid in pids:
         assert wait_until(lambda pid=pid: not _alive(pid), timeout=10), f"process {pid} survived"
@@ -406,7 +401,7 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_no_group(tmp_path: Path, del
 
         asyncio.run(main())
         time.sleep(0.05)  # a shell that started late would have written by now
-        _assert_dead(_pids(pidfile))
+        _assert_dead(written_pids(pidfile))
 
 
 def test_a_tiny_timeout_leaves_no_group(tmp_path: Path) -> None:
@@ -415,7 +410,7 @@ def test_a_tiny_timeout_leaves_no_group(tmp_path: Path) -> None:
         with contextlib.suppress(TimeoutExpired):
             shell(TREE.format(pidfile=pidfile)).run_sync(timeout=1e-6)
         time.sleep(0.05)
-        _assert_dead(_pids(pidfile))
+        _assert_dead(written_pids(pidfile))
 
 
 def test_a_timeout_takes_down_a_group_whose_leader_has_exited(tmp_path: Path) -> None:
@@ -424,7 +419,7 @@ def test_a_timeout_takes_down_a_group_whose_leader_has_exited(tmp_path: Path) ->
     with pytest.raises(TimeoutExpired) as caught:
         shell(script).run_sync(timeout=0.5)
     assert caught.value.output == "hi\n"
-    _assert_dead(_pids(pidfile))
+    _assert_dead(written_pids(pidfile))
 
 
 def test_a_timeout_takes_down_a_pipeline_stage_whose_leader_has_exited(tmp_path: Path) -> None:
@@ -432,7 +427,7 @@ def test_a_timeout_takes_down_a_pipeline_stage_whose_leader_has_exited(tmp_path:
     producer = shell(f"sleep 100 & echo $! > '{pidfile}'; echo hi")
     with pytest.raises(TimeoutExpired):
         (producer | sh.make(CAT)()).run_sync(timeout=0.5)
-    _assert_dead(_pids(pidfile))
+    _assert_dead(written_pids(pidfile))
 
 
 def test_a_cancel_takes_down_a_group_whose_leader_has_exited(tmp_path: Path) -> None:
@@ -440,14 +435,14 @@ def test_a_cancel_takes_down_a_group_whose_leader_has_exited(tmp_path: Path) -> 
 
     async def main() -> None:
         task = asyncio.ensure_future(shell(f"sleep 100 & echo $! > '{pidfile}'; echo hi").run())
-        assert await asyncio.to_thread(wait_until, pidfile.exists)
+        assert await asyncio.to_thread(wait_until, lambda: written_pids(pidfile))
         await asyncio.sleep(0.1)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
     asyncio.run(main())
-    _assert_dead(_pids(pidfile))
+    _assert_dead(written_pids(pidfile))
 
 
 # --- 9. the event loop stays healthy ------------------------------------------------
@@ -526,7 +521,7 @@ def test_a_slow_observer_does_not_defeat_the_timeout(tmp_path: Path) -> None:
     # plan + start are delivered before the deadline matters (2 s); after it
     # the observers share a bounded budget.
     assert elapsed < 6.0, f"the timeout was reported after {elapsed:.1f} s"
-    _assert_dead(_pids(pidfile))
+    _assert_dead(written_pids(pidfile))
 
 
 # --- 13. the smaller holes ---------------------------------------------------------------
