@@ -14,9 +14,12 @@ async def run_to_completion[T](awaitable: Coroutine[object, object, T]) -> T:
 
     The cancellation (however many arrive) is re-raised once it has finished,
     so cleanup such as reaping a child or reporting its exit can never be cut
-    short.
+    short. The task starts eagerly: cleanup that never suspends finishes
+    here, without a trip through the event loop.
     """
-    task = asyncio.ensure_future(awaitable)
+    task = asyncio.Task(awaitable, loop=asyncio.get_running_loop(), eager_start=True)
+    if task.done():
+        return task.result()
     cancelled = False
     while True:
         try:

@@ -69,6 +69,17 @@ def wait_until(condition: object, timeout: float = 10.0) -> bool:
         time.sleep(0.01)
 
 
+def patient(timeout: float) -> tuple[float, ...]:
+    """``timeout``, then 4 and 16 times as long: for a timeout that must fire after a child got somewhere.
+
+    A loaded machine can start a child late, so that a short timeout fires
+    before it printed its pid, set its trap or wrote its output. Such a test
+    runs once per timeout here, stopping at the first run whose child was
+    ready in time, and asserts on that run (or on the last, whatever it saw).
+    """
+    return (timeout, timeout * 4, timeout * 16)
+
+
 def written_pids(path: Path) -> list[int]:
     """The pids a child has written to ``path``, one per line, counting only whole lines.
 

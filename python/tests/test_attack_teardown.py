@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from support import group_alive, kill_group_quietly, open_fds, py, shell, warm_run_sync
+from support import group_alive, kill_group_quietly, open_fds, py, shell, wait_until, warm_run_sync
 
 from cuprum import (
     CAT,
@@ -137,9 +137,9 @@ def test_run_sync_tears_down_when_a_base_exception_escapes_the_loop(
 
     with observe(hook), pytest.raises(kind):
         shell("echo hi; exec sleep 30").run_sync()
-    time.sleep(0.3)
     assert started
-    assert not [pid for pid in started if group_alive(pid)], "the group survived run_sync()"
+    gone = wait_until(lambda: not any(group_alive(pid) for pid in started), timeout=5)
+    assert gone, "the group survived run_sync()"
 
 
 def test_run_sync_tears_down_on_ctrl_c_with_a_custom_sigint_handler(started: list[int]) -> None:
@@ -151,18 +151,22 @@ def test_run_sync_tears_down_on_ctrl_c_with_a_custom_sigint_handler(started: lis
     def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    def interrupt_once_started() -> None:
+        wait_until(lambda: bool(started))
+        os.kill(os.getpid(), signal.SIGINT)
+
     previous = signal.signal(signal.SIGINT, handler)
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    interrupter = threading.Thread(target=interrupt_once_started)
     try:
-        timer.start()
+        interrupter.start()
         with observe(_record_starts(started)), pytest.raises(KeyboardInterrupt):
             shell("exec sleep 30").run_sync()
     finally:
-        timer.cancel()
+        interrupter.join()
         signal.signal(signal.SIGINT, previous)
-    time.sleep(0.3)
     assert started
-    assert not [pid for pid in started if group_alive(pid)], "the group survived Ctrl-C"
+    gone = wait_until(lambda: not any(group_alive(pid) for pid in started), timeout=5)
+    assert gone, "the group survived Ctrl-C"
 
 
 def test_a_cancellation_is_prompt_while_a_substitution_outlives_its_consumer() -> None:
@@ -310,14 +314,26 @@ def test_a_loop_closed_under_a_run_leaves_no_zombie_and_no_pidfd(started: list[i
     loop = asyncio.new_event_loop()
     with observe(_record_starts(started)):
         task = loop.create_task((shell("sleep 0.5") | sh.make(CAT)()).run())
-    loop.run_until_complete(asyncio.sleep(0.2))
+
+    async def both_started() -> None:
+        for _ in range(1000):  # a generous 10 s
+            if len(started) == 2:
+                return
+            await asyncio.sleep(0.01)
+
+    loop.run_until_complete(both_started())
     loop.close()
     del task, loop
-    gc.collect()
-    time.sleep(1.0)
-    gc.collect()
-    pidfds = [fd for fd in open_fds() - before if "pidfd" in _link(fd)]
-    zombies = [pid for pid in _child_zombies() if pid in started]
+
+    def leftovers() -> tuple[list[int], list[int]]:
+        gc.collect()
+        pidfds = [fd for fd in open_fds() - before if "pidfd" in _link(fd)]
+        return [pid for pid in _child_zombies() if pid in started], pidfds
+
+    # The sleep ends by itself (cat may never see EOF); allow its reaping a generous while.
+    assert wait_until(lambda: not all(group_alive(pid) for pid in started), timeout=10)
+    wait_until(lambda: leftovers() == ([], []), timeout=5)
+    zombies, pidfds = leftovers()
     for pid in zombies:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)

@@ -546,16 +546,21 @@ def test_gibibyte_producer_into_head_ends_at_once(producer: SafeCmd) -> None:
 # --- timeouts and cancellation --------------------------------------------------
 
 
-def test_timeout_tears_every_stage_down(recorder: Recorder) -> None:
-    pipeline = support.shell("echo partial; sleep 30 & wait") | cat() | support.shell("cat; sleep 30")
-    started = time.monotonic()
-    with support.no_fd_leak(), pytest.raises(TimeoutExpired) as caught:
-        run(pipeline, timeout=1.0)
-    elapsed = time.monotonic() - started
-    assert elapsed < 10.0, f"tear-down took {elapsed:.1f} s"
+def test_timeout_tears_every_stage_down(recorder: Recorder, tmp_path: Path) -> None:
+    for timeout in support.patient(1.0):
+        arrived = tmp_path / f"arrived-{timeout}"
+        last = support.shell(f"IFS= read -r line; echo \"$line\"; : > '{arrived}'; cat; sleep 30")
+        pipeline = support.shell("echo partial; sleep 30 & wait") | cat() | last
+        started = time.monotonic()
+        with support.no_fd_leak(), pytest.raises(TimeoutExpired) as caught:
+            run(pipeline, timeout=timeout)
+        elapsed = time.monotonic() - started
+        if arrived.exists():  # the output had gone through every stage when the timeout fired
+            break
+    assert elapsed < timeout + 9.0, f"tear-down took {elapsed:.1f} s"
     error = caught.value
     assert isinstance(error, TimeoutError)
-    assert error.timeout == 1.0
+    assert error.timeout == timeout
     assert error.command == pipeline.shell_quoted
     assert error.stdout == "partial\n"
     pids = recorder.pids()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 import pytest
-from support import group_alive, kill_group_quietly, no_fd_leak, open_fds, py, shell, wait_until
+from support import group_alive, kill_group_quietly, no_fd_leak, open_fds, patient, py, shell, wait_until
 
 import cuprum
 from cuprum import (
@@ -200,10 +200,17 @@ STUBBORN_GRANDCHILD = "(trap '' TERM; exec sleep 100) & echo \"$$\"; wait"
 # --- TimeoutExpired ------------------------------------------------------------
 
 
-def test_timeout_expired_carries_the_command_and_the_partial_output(run: Runner, observed: bool) -> None:
-    cmd = shell('echo "$$"; printf "partial out"; echo "partial err" >&2; sleep 100')
-    with recording(enabled=observed) as recorder, no_fd_leak(), pytest.raises(TimeoutExpired) as caught:
-        run(cmd, timeout=0.5)
+def test_timeout_expired_carries_the_command_and_the_partial_output(
+    run: Runner, observed: bool, tmp_path: Path
+) -> None:
+    written = tmp_path / "written"
+    touch = f": > {shlex.quote(str(written))}"
+    cmd = shell(f'echo "$$"; printf "partial out"; echo "partial err" >&2; {touch}; sleep 100')
+    for timeout in patient(0.5):
+        with recording(enabled=observed) as recorder, no_fd_leak(), pytest.raises(TimeoutExpired) as caught:
+            run(cmd, timeout=timeout)
+        if written.exists():  # the child had written everything when the timeout fired
+            break
     error = caught.value
     pid = reported_pid(error.stdout)
     recorder.adopt(pid)
@@ -212,19 +219,26 @@ def test_timeout_expired_carries_the_command_and_the_partial_output(run: Runner,
     assert error.command == cmd.shell_quoted
     assert shlex.split(error.command) == list(cmd.argv)
     assert error.command.startswith("sh -c '")
-    assert error.timeout == 0.5
+    assert error.timeout == timeout
     assert error.stdout == f"{pid}\npartial out"
     assert error.stderr == "partial err\n"
-    assert str(error) == f"command timed out after 0.5 s: {error.command}"
+    assert str(error) == f"command timed out after {timeout:g} s: {error.command}"
     assert error.__cause__ is None
     assert recorder.pid == pid
     assert_group_gone(pid)
 
 
-def test_timeout_expired_keeps_a_mebibyte_of_output(run: Runner, observed: bool) -> None:
-    code = "import sys, time\nsys.stdout.write('y' * 2**20)\nsys.stdout.flush()\ntime.sleep(100)\n"
-    with recording(enabled=observed), no_fd_leak(), pytest.raises(TimeoutExpired) as caught:
-        run(py(code), timeout=1.0)
+def test_timeout_expired_keeps_a_mebibyte_of_output(run: Runner, observed: bool, tmp_path: Path) -> None:
+    written = tmp_path / "written"
+    code = (
+        "import pathlib, sys, time\nsys.stdout.write('y' * 2**20)\nsys.stdout.flush()\n"
+        "pathlib.Path(sys.argv[1]).touch()\ntime.sleep(100)\n"
+    )
+    for timeout in patient(1.0):
+        with recording(enabled=observed), no_fd_leak(), pytest.raises(TimeoutExpired) as caught:
+            run(py(code, str(written)), timeout=timeout)
+        if written.exists():  # the child had written everything when the timeout fired
+            break
     assert caught.value.stdout == "y" * 2**20
     assert caught.value.stderr == ""
 
@@ -246,13 +260,17 @@ def test_a_command_that_finishes_in_time_is_not_affected(run: Runner) -> None:
 
 
 def test_timeout_kills_the_process_tree_promptly(run: Runner, observed: bool) -> None:
-    timeout, grace = 0.5, 0.5
-    with recording(enabled=observed) as recorder, no_fd_leak():
-        started = time.monotonic()
-        with pytest.raises(TimeoutExpired) as caught:
-            run(shell(SLEEPER_TREE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
-        elapsed = time.monotonic() - started
-        recorder.adopt(reported_pid(caught.value.stdout))
+    grace = 0.5
+    for timeout in patient(0.5):
+        with recording(enabled=observed) as recorder, no_fd_leak():
+            started = time.monotonic()
+            with pytest.raises(TimeoutExpired) as caught:
+                run(shell(SLEEPER_TREE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
+            elapsed = time.monotonic() - started
+            if caught.value.stdout:  # the tree was up when the timeout fired
+                recorder.adopt(reported_pid(caught.value.stdout))
+        if caught.value.stdout:
+            break
     assert elapsed >= timeout * 0.9
     assert elapsed < timeout + grace + SLACK
     assert_group_gone(recorder.pid)
@@ -263,13 +281,17 @@ def test_timeout_kills_the_process_tree_promptly(run: Runner, observed: bool) ->
 
 
 def test_a_tree_ignoring_sigterm_is_killed_after_the_grace(run: Runner, observed: bool) -> None:
-    timeout, grace = 0.3, 0.4
-    with recording(enabled=observed) as recorder, no_fd_leak():
-        started = time.monotonic()
-        with pytest.raises(TimeoutExpired) as caught:
-            run(shell(STUBBORN_TREE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
-        elapsed = time.monotonic() - started
-        recorder.adopt(reported_pid(caught.value.stdout))
+    grace = 0.4
+    for timeout in patient(0.3):
+        with recording(enabled=observed) as recorder, no_fd_leak():
+            started = time.monotonic()
+            with pytest.raises(TimeoutExpired) as caught:
+                run(shell(STUBBORN_TREE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
+            elapsed = time.monotonic() - started
+            if caught.value.stdout:  # the trap was set when the timeout fired
+                recorder.adopt(reported_pid(caught.value.stdout))
+        if caught.value.stdout:
+            break
     assert elapsed >= (timeout + grace) * 0.9  # SIGKILL only once the grace ran out
     assert elapsed < timeout + grace + SLACK
     assert_group_gone(recorder.pid)
@@ -278,13 +300,17 @@ def test_a_tree_ignoring_sigterm_is_killed_after_the_grace(run: Runner, observed
 
 
 def test_a_grandchild_ignoring_sigterm_is_killed_once_the_leader_exits(run: Runner, observed: bool) -> None:
-    timeout, grace = 0.3, 5.0
-    with recording(enabled=observed) as recorder, no_fd_leak():
-        started = time.monotonic()
-        with pytest.raises(TimeoutExpired) as caught:
-            run(shell(STUBBORN_GRANDCHILD), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
-        elapsed = time.monotonic() - started
-        recorder.adopt(reported_pid(caught.value.stdout))
+    grace = 5.0
+    for timeout in patient(0.3):
+        with recording(enabled=observed) as recorder, no_fd_leak():
+            started = time.monotonic()
+            with pytest.raises(TimeoutExpired) as caught:
+                run(shell(STUBBORN_GRANDCHILD), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
+            elapsed = time.monotonic() - started
+            if caught.value.stdout:  # the tree was up when the timeout fired
+                recorder.adopt(reported_pid(caught.value.stdout))
+        if caught.value.stdout:
+            break
     # The grace is only ever spent waiting for the leader, which died at once,
     # even though the grandchild still held the output pipes at that moment.
     assert elapsed < timeout + SLACK
@@ -312,6 +338,8 @@ if child == 0:
     os.setsid()  # leaves the process group, keeping the output pipes
     time.sleep(100)
     os._exit(0)
+while os.getsid(child) != child:  # tell its pid only once it has left
+    time.sleep(0.001)
 print(child, flush=True)
 time.sleep(100)
 """
@@ -330,13 +358,16 @@ def escapees() -> Generator[list[int]]:
 
 
 def test_a_process_that_left_the_group_cannot_hold_the_run_open(run: Runner, observed: bool) -> None:
-    timeout, grace = 0.3, 0.2
+    grace = 0.2
     with escapees() as escaped, recording(enabled=observed):
-        started = time.monotonic()
-        with pytest.raises(TimeoutExpired) as caught:
-            run(py(ESCAPEE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
-        elapsed = time.monotonic() - started
-        escaped.append(reported_pid(caught.value.stdout))
+        for timeout in patient(0.3):
+            started = time.monotonic()
+            with pytest.raises(TimeoutExpired) as caught:
+                run(py(ESCAPEE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
+            elapsed = time.monotonic() - started
+            if caught.value.stdout:  # it had escaped when the timeout fired
+                escaped.append(reported_pid(caught.value.stdout))
+                break
         # The grace, then at most one more grace (or 0.1 s) draining the pipes.
         assert elapsed < timeout + 2 * grace + SLACK
         assert process_exists(escaped[0])  # it really did escape
@@ -345,8 +376,11 @@ def test_a_process_that_left_the_group_cannot_hold_the_run_open(run: Runner, obs
 def test_a_process_that_left_the_group_leaves_no_descriptor_open(observed: bool) -> None:
     async def scenario(escaped: list[int]) -> set[int]:
         before = open_fds()
-        with pytest.raises(TimeoutExpired) as caught:
-            await py(ESCAPEE).run(timeout=0.3, context=ExecutionContext(cancel_grace=0.1))
+        for timeout in patient(0.3):
+            with pytest.raises(TimeoutExpired) as caught:
+                await py(ESCAPEE).run(timeout=timeout, context=ExecutionContext(cancel_grace=0.1))
+            if caught.value.stdout:  # it had escaped when the timeout fired
+                break
         escaped.append(reported_pid(caught.value.stdout))
         for _ in range(50):  # the loop is still running: closing may be scheduled on it
             if not open_fds() - before:
@@ -472,20 +506,24 @@ def test_cancellation_while_an_observer_handles_start_still_kills_the_group(tmp_
 
 PARTIAL_CHARACTER = (
     "import os, sys, time\n"
+    "sys.stdout.buffer.write(b'ready\\nab\\xe2\\x82')\n"
+    "sys.stdout.flush()\n"
     "with open(sys.argv[1] + '.new', 'w') as pidfile:\n"
     "    pidfile.write(f'{os.getpid()}\\n')\n"
     "os.rename(sys.argv[1] + '.new', sys.argv[1])\n"
-    "sys.stdout.buffer.write(b'ready\\nab\\xe2\\x82')\n"
-    "sys.stdout.flush()\n"
     "time.sleep(100)\n"
 )
-"""Writes its pid to ``argv[1]``, then a line and an unfinished character, then waits."""
+"""Writes a line and an unfinished character, then its pid to ``argv[1]``, then waits."""
 
 
 def test_strict_decoding_still_reports_a_timeout(tmp_path: Path) -> None:
     context = ExecutionContext(errors="strict")
-    with recording() as recorder, pytest.raises(TimeoutExpired) as caught:
-        py(PARTIAL_CHARACTER, str(tmp_path / "pid")).run_sync(timeout=0.5, context=context)
+    for timeout in patient(0.5):
+        pidfile = tmp_path / f"pid-{timeout}"
+        with recording() as recorder, pytest.raises(TimeoutExpired) as caught:
+            py(PARTIAL_CHARACTER, str(pidfile)).run_sync(timeout=timeout, context=context)
+        if read_pid(pidfile) is not None:  # it had written everything when the timeout fired
+            break
     # The unfinished character is the kill's doing, not the program's.
     assert caught.value.stdout == "ready\nab\ufffd"
     assert_group_gone(recorder.pid)

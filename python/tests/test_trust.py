@@ -26,6 +26,7 @@ from support import (
     group_alive,
     kill_group_quietly,
     no_fd_leak,
+    patient,
     py,
     shell,
     wait_until,
@@ -414,19 +415,25 @@ def test_a_tiny_timeout_leaves_no_group(tmp_path: Path) -> None:
 
 
 def test_a_timeout_takes_down_a_group_whose_leader_has_exited(tmp_path: Path) -> None:
-    pidfile = tmp_path / "pids"
-    script = f"sleep 100 & echo $! > '{pidfile}'; echo hi"
-    with pytest.raises(TimeoutExpired) as caught:
-        shell(script).run_sync(timeout=0.5)
+    for timeout in patient(0.5):
+        pidfile = tmp_path / f"pids-{timeout}"
+        script = f"sleep 100 & echo $! > '{pidfile}'; echo hi; : > '{pidfile}.done'"
+        with pytest.raises(TimeoutExpired) as caught:
+            shell(script).run_sync(timeout=timeout)
+        if Path(f"{pidfile}.done").exists():  # the leader had done its part when the timeout fired
+            break
     assert caught.value.output == "hi\n"
     _assert_dead(written_pids(pidfile))
 
 
 def test_a_timeout_takes_down_a_pipeline_stage_whose_leader_has_exited(tmp_path: Path) -> None:
-    pidfile = tmp_path / "pids"
-    producer = shell(f"sleep 100 & echo $! > '{pidfile}'; echo hi")
-    with pytest.raises(TimeoutExpired):
-        (producer | sh.make(CAT)()).run_sync(timeout=0.5)
+    for timeout in patient(0.5):
+        pidfile = tmp_path / f"pids-{timeout}"
+        producer = shell(f"sleep 100 & echo $! > '{pidfile}'; echo hi; : > '{pidfile}.done'")
+        with pytest.raises(TimeoutExpired):
+            (producer | sh.make(CAT)()).run_sync(timeout=timeout)
+        if Path(f"{pidfile}.done").exists():  # the leader had done its part when the timeout fired
+            break
     _assert_dead(written_pids(pidfile))
 
 
@@ -571,7 +578,10 @@ def test_a_second_cancel_during_teardown_keeps_the_events() -> None:
     async def main() -> None:
         with observe(events.append):
             task = asyncio.ensure_future(shell(stubborn).run(context=ExecutionContext(cancel_grace=0.5)))
-            await asyncio.sleep(0.3)
+            for _ in range(1000):  # until the trap is set (a generous 10 s)
+                if any(event.line == "ready" for event in events):
+                    break
+                await asyncio.sleep(0.01)
             task.cancel()
             await asyncio.sleep(0.1)
             task.cancel()  # again, while the teardown waits out the grace
