@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, NewType
 
 from cuprum.errors import DuplicateProgramError, DuplicateProjectError, UnknownProgramError
+from cuprum.plain import plain_str
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -35,10 +36,8 @@ def exact_name(program: object) -> str:
     TypeError
         When ``program`` is not a string.
     """
-    if type(program) is str:
-        return program
     if isinstance(program, str):
-        return str.__str__(program)
+        return plain_str(program)
     msg = f"a program name must be a string, not {type(program).__name__}"
     raise TypeError(msg)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
+from cuprum.plain import plain_str
+
 
 def validate_overlay(overlay: Mapping[str, str], what: str) -> dict[str, str]:
     """Return ``overlay`` as a plain dict, or raise ``ValueError`` naming the bad entry."""
@@ -26,7 +28,7 @@ def validate_overlay(overlay: Mapping[str, str], what: str) -> dict[str, str]:
         if not isinstance(value, str) or "\0" in value:
             msg = f"{what}: invalid value for {key} (need a str without NUL; the value is not shown)"
             raise ValueError(msg)
-        checked[key] = value
+        checked[plain_str(key)] = plain_str(value)
     return checked
 
 

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Final, cast
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from cuprum.events import AsyncObserveHook, SyncObserveHook
-    from cuprum.redaction import Redactor
+    from cuprum.redaction import Overlays, Redactor
     from cuprum.scope import ScopeState
 
 logger: Final = logging.getLogger("cuprum.hooks")
@@ -94,6 +94,7 @@ class EventSource:
         *,
         argvs: Sequence[tuple[str, ...]],
         budget: DeliveryBudget,
+        env: Overlays = (),
         noise_rules: tuple[str, ...] = (),
     ) -> None:
         """Prepare the events of one process.
@@ -110,6 +111,9 @@ class EventSource:
             Every command line of the run, to learn secrets from.
         budget
             The run's delivery budget.
+        env
+            The run's environment overlays (the scope's, then the
+            context's), for the redactors' ``env_names``.
         noise_rules
             The project's noise rules, to flag output lines with.
         """
@@ -121,12 +125,13 @@ class EventSource:
         self._redactors: tuple[Redactor, ...] = scope.redactors
         argv = fields.argv if isinstance(fields, ExecEvent) else fields
         others = tuple(other for other in argvs if other is not argv)
-        self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others)
+        kept = _env_to_hide(self._redactors, env)
+        self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others, kept)
         self._noise = noise_matcher(noise_rules)
         self._fields: ExecEvent | None = None
         if isinstance(fields, ExecEvent) and self.observed:
             for redactor in self._redactors:
-                fields = redactor.redact_event(fields, argvs=others)
+                fields = redactor.redact_event(fields, argvs=others, env=kept)
             self._fields = fields
 
     def redact(self, text: str) -> str:
@@ -257,33 +262,48 @@ def noise_matcher(rules: tuple[str, ...]) -> Callable[[str], bool] | None:
     return lambda line: pattern.search(line) is not None
 
 
+def _env_to_hide(redactors: tuple[Redactor, ...], env: Overlays) -> tuple[Mapping[str, str], ...]:
+    """The run's overlays, cut down to the variables a redactor hides (kept with the run)."""
+    names = {name for redactor in redactors for name in redactor.env_names}
+    if not names:
+        return ()
+    return tuple(
+        kept for overlay in env if (kept := {name: overlay[name] for name in names if name in overlay})
+    )
+
+
 def _line_redactor(
-    redactors: tuple[Redactor, ...], argv: tuple[str, ...], others: tuple[tuple[str, ...], ...]
+    redactors: tuple[Redactor, ...],
+    argv: tuple[str, ...],
+    others: tuple[tuple[str, ...], ...],
+    env: tuple[Mapping[str, str], ...],
 ) -> Callable[[str], str]:
     """The cheapest function that applies ``redactors`` to one output line."""
     from cuprum.redaction import DEFAULT_REDACTOR  # noqa: PLC0415 (redaction imports the scope)
 
     if redactors == (DEFAULT_REDACTOR,):
         return LineRedaction(redactors, (), (), url_only=True)
-    return LineRedaction(redactors, argv, others)
+    return LineRedaction(redactors, argv, others, env)
 
 
 class LineRedaction:
     """A run's redactors applied to one line: a value a result can keep (and pickle)."""
 
-    __slots__ = ("argv", "others", "redactors", "url_only")
+    __slots__ = ("argv", "env", "others", "redactors", "url_only")
 
     def __init__(
         self,
         redactors: tuple[Redactor, ...],
         argv: tuple[str, ...],
         others: tuple[tuple[str, ...], ...],
+        env: tuple[Mapping[str, str], ...] = (),
         *,
         url_only: bool = False,
     ) -> None:
         self.redactors = redactors
         self.argv = argv
         self.others = others
+        self.env = env  # the run's overlays, not whatever scope is current when a result is shown
         self.url_only = url_only  # the default redactor: only URL credentials to hide
 
     def __call__(self, line: str) -> str:
@@ -291,21 +311,22 @@ class LineRedaction:
         if self.url_only:
             return self.redactors[0].redact_text(line) if "://" in line else line
         for redactor in self.redactors:
-            line = redactor.redact_text(line, argv=self.argv, argvs=self.others)
+            line = redactor.redact_text(line, argv=self.argv, argvs=self.others, env=self.env)
         return line
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled by value (slots and no ``__dict__``)."""
-        return (_line_redaction, (self.redactors, self.argv, self.others, self.url_only))
+        return (_line_redaction, (self.redactors, self.argv, self.others, self.env, self.url_only))
 
 
 def _line_redaction(
     redactors: tuple[Redactor, ...],
     argv: tuple[str, ...],
     others: tuple[tuple[str, ...], ...],
+    env: tuple[Mapping[str, str], ...],
     url_only: bool,  # noqa: FBT001 (unpickling)
 ) -> LineRedaction:
-    return LineRedaction(redactors, argv, others, url_only=url_only)
+    return LineRedaction(redactors, argv, others, env, url_only=url_only)
 
 
 def _name(hook: object) -> str:

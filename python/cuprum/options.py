@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Generic, Literal, TextIO, overload
 
 from cuprum._typing import OutT
 from cuprum.environment import validate_overlay
+from cuprum.plain import plain_str
 from cuprum.redirects import ErrorTarget, OutputTarget, check_path_text, check_target
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def _string_mapping(value: object, what: str) -> dict[str, str]:
     if not all(isinstance(key, str) and isinstance(item, str) for key, item in mapping.items()):
         msg = f"{what} must be a mapping of str to str"
         raise TypeError(msg)
-    return mapping  # pyright: ignore[reportReturnType]
+    return {plain_str(key): plain_str(item) for key, item in mapping.items()}  # pyright: ignore[reportArgumentType]
 
 
 def _check_directory(cwd: object, what: str) -> None:
@@ -214,7 +215,7 @@ class ExecutionContext:
         ``subprocess``'s ``pass_fds``).
     """
 
-    env: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
+    env: Mapping[str, str] | None = dataclasses.field(default=None, hash=False, repr=False)  # values may be secret
     cwd: str | os.PathLike[str] | None = None
     encoding: str = "utf-8"
     errors: str = "replace"

@@ -69,6 +69,8 @@ def url_secret_spans(text: str) -> list[tuple[int, int]]:
 _ARGV_CACHE_SIZE: Final = 256
 
 type Argvs = Sequence[Sequence[str]]
+type Overlays = Sequence[Mapping[str, str]]
+"""Environment overlays, applied in order (a scope's, then a run's ``ExecutionContext.env``)."""
 
 
 def _strings(value: Iterable[str], what: str) -> tuple[str, ...]:
@@ -156,7 +158,10 @@ class Redactor:
     options
         Options whose value is secret (``--password``, ``-p``).
     env_names
-        Environment variables whose values are hidden wherever they appear.
+        Environment variables whose values are hidden wherever they appear:
+        in ``os.environ``, the scope's overlays and a run's
+        ``ExecutionContext.env`` (a run's redaction keeps the values its
+        environment had).
     url_credentials
         Hide the password of ``scheme://user:password@host`` (default on).
     mask
@@ -172,7 +177,7 @@ class Redactor:
         When a pattern does not compile.
     """
 
-    values: Iterable[str] = ()
+    values: Iterable[str] = dataclasses.field(default=(), repr=False)  # the secrets themselves
     patterns: Iterable[str | re.Pattern[str]] = ()
     options: Iterable[str] = ()
     env_names: Iterable[str] = ()
@@ -220,7 +225,7 @@ class Redactor:
 
     # -- what to hide -------------------------------------------------------
 
-    def _secrets(self, argvs: Argvs, overlays: Sequence[Mapping[str, str]] | None = None) -> frozenset[str]:
+    def _secrets(self, argvs: Argvs, overlays: Overlays | None = None) -> frozenset[str]:
         """The literal values in effect: configured, from the variables, learnt from ``argvs``.
 
         A secret that spans lines (a key, a certificate) is also hidden line
@@ -293,7 +298,9 @@ class Redactor:
 
     # -- the public operations ----------------------------------------------
 
-    def redact_text(self, text: str, *, argv: Sequence[str] = (), argvs: Argvs = ()) -> str:
+    def redact_text(
+        self, text: str, *, argv: Sequence[str] = (), argvs: Argvs = (), env: Overlays | None = None
+    ) -> str:
         """``text`` (an output line, a message) with every secret hidden.
 
         Parameters
@@ -304,16 +311,21 @@ class Redactor:
             The command line(s) the text comes from (every stage of a
             pipeline): what they hide through ``options`` and ``patterns``
             is hidden in ``text`` too.
+        env
+            The environment overlays of the run the text comes from, for
+            ``env_names``; by default the current scope's.
         """
-        return self._redact(text, self._secrets((argv, *argvs)))
+        return self._redact(text, self._secrets((argv, *argvs), env))
 
-    def redact_argv(self, argv: Sequence[str], *, argvs: Argvs = ()) -> tuple[str, ...]:
+    def redact_argv(
+        self, argv: Sequence[str], *, argvs: Argvs = (), env: Overlays | None = None
+    ) -> tuple[str, ...]:
         """``argv`` with option values, secret values and pattern matches hidden.
 
         ``argvs`` are the run's other command lines (a pipeline's stages):
-        what they hide is hidden here too.
+        what they hide is hidden here too; ``env`` as for ``redact_text``.
         """
-        secrets = self._secrets((argv, *argvs))
+        secrets = self._secrets((argv, *argvs), env)
         redacted: list[str] = []
         hide_next = False
         for element in argv:
@@ -333,14 +345,14 @@ class Redactor:
             redacted.append(self._redact(element, secrets))
         return tuple(redacted)
 
-    def redact_event(self, event: ExecEvent, *, argvs: Argvs = ()) -> ExecEvent:
+    def redact_event(self, event: ExecEvent, *, argvs: Argvs = (), env: Overlays | None = None) -> ExecEvent:
         """A copy of ``event`` with its ``argv``, ``line``, ``error`` and tag values redacted."""
-        secrets = self._secrets((event.argv, *argvs))
+        secrets = self._secrets((event.argv, *argvs), env)
         tags = event.tags
         if tags:
             tags = MappingProxyType({key: self._redact(value, secrets) for key, value in tags.items()})
         return event._replace(
-            argv=self.redact_argv(event.argv, argvs=argvs),
+            argv=self.redact_argv(event.argv, argvs=argvs, env=env),
             line=None if event.line is None else self._redact(event.line, secrets),
             error=None if event.error is None else self._redact(event.error, secrets),
             cwd=None if event.cwd is None else self._redact(event.cwd, secrets),

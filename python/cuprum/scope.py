@@ -120,7 +120,7 @@ class ScopeConfig:
     allowlist: Iterable[Program] | None = None
     extend_allowlist: Iterable[Program] | None = None
     timeout: float | None = None
-    env_overlay: Mapping[str, str] | None = None
+    env_overlay: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)  # values may be secret
     before_hooks: Sequence[BeforeHook] = ()
     after_hooks: Sequence[AfterHook] = ()
     observe_hooks: Sequence[ObserveHook] = ()
@@ -199,7 +199,7 @@ class ScopeState:
     layers: tuple[_Layer, ...] = ()
     allowlist: frozenset[Program] | None = None
     timeout: float | None = None
-    env_overlays: tuple[Mapping[str, str], ...] = ()
+    env_overlays: tuple[Mapping[str, str], ...] = dataclasses.field(default=(), repr=False)
     before_hooks: tuple[Hook[BeforeHook], ...] = ()
     after_hooks: tuple[Hook[AfterHook], ...] = ()
     sync_observers: tuple[SyncObserveHook, ...] = ()

@@ -35,6 +35,7 @@ lasts until ``detach()`` (or the end of a ``with`` block).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -45,6 +46,7 @@ from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue, check
 from cuprum.command import CommandSpec, SafeCmd, Substitution, _issue, spec_of  # pyright: ignore[reportPrivateUsage]
 from cuprum.errors import UnknownProgramError
 from cuprum.pipeline import Pipeline
+from cuprum.plain import plain_str
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -131,6 +133,8 @@ class CommandBuilder:
             if isinstance(value, SafeCmd | Pipeline):
                 if isinstance(value, SafeCmd):
                     spec_of(value)  # only a builder's command may be substituted
+                else:
+                    value = dataclasses.replace(value)  # a copy of its own: the caller's can be forced
                 substitutions.append(Substitution(index + 1, value))
                 positionals.append(f"<({value})")
             else:
@@ -193,6 +197,7 @@ def _argument(value: object, what: str) -> str:
     else:
         msg = f"{what} has unsupported type {type(value).__name__}; pass a string, a number or a path"
         raise TypeError(msg)
+    text = plain_str(text)
     if "\0" in text:
         msg = f"{what} contains a NUL byte, which no program can receive: {text!r}"
         raise ValueError(msg)

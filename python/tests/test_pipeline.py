@@ -6,6 +6,9 @@ about choosing it. Runs that could hang pass ``timeout=30``, so a hang fails
 instead of stalling the suite.
 """
 
+# support.patient() always yields: what its loops bind is bound.
+# pyright: reportPossiblyUnboundVariable=false
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,9 @@ more beyond the timeout and grace actually scheduled, which is many times
 the few milliseconds that tearing a process group down takes.
 """
 
+# support.patient() always yields: what its loops bind is bound.
+# pyright: reportPossiblyUnboundVariable=false
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,9 @@ channel, paths and remotes that escape, groups that survive a cancel or a
 timeout, a poisoned event loop, and the smaller holes of issue 11.
 """
 
+# support.patient() always yields: what its loops bind is bound.
+# pyright: reportPossiblyUnboundVariable=false
+
 from __future__ import annotations
 
 import asyncio

@@ -156,27 +156,46 @@ def _tail(sup: Supervisor, index: int, stderr: str | bytes | None) -> str:
     return f"; stderr: {tail}" if tail else ""
 
 
+EXCERPT: Final = 32
+"""Characters a rebuilt ``UnicodeError`` keeps on either side of its failing span."""
+
+
+def _redacted_bytes(data: bytes, encoding: str, redact: Callable[[str], str], keep: slice) -> bytes:
+    """``data`` decoded, redacted, cut to ``keep`` and encoded again; nothing if the codec cannot.
+
+    A secret is only recognised in the text its codec gives, so context the
+    codec cannot round-trip is left out rather than shown unredacted.
+    """
+    try:
+        return redact(data.decode(encoding, "surrogateescape"))[keep].encode(encoding, "surrogateescape")
+    except (LookupError, UnicodeError):
+        return b""
+
+
 def sanitized(error: BaseException, redact: Callable[[str], str]) -> BaseException:
     """``error`` without the output data a ``repr`` would show.
 
     A decoding or encoding error carries the whole output (or stdin text) it
-    failed on. A ``UnicodeError`` is rebuilt around its failing span, with the text on
-    either side redacted; any other error is returned as it is.
+    failed on. A ``UnicodeError`` is rebuilt around its failing span, with
+    ``EXCERPT`` characters on either side: redacted first (over a far wider
+    window, so that a secret the cut crosses is still recognised), then
+    cut. Any other error is returned as it is.
     """
+    window = REDACTION_WINDOW
     if isinstance(error, UnicodeDecodeError):
         data = bytes(error.object)
-        before = redact(data[max(0, error.start - 32) : error.start].decode("latin-1")).encode(
-            "latin-1", "replace"
-        )
-        after = redact(data[error.end : error.end + 32].decode("latin-1")).encode("latin-1", "replace")
+        before_data = data[max(0, error.start - window) : error.start]
+        before = _redacted_bytes(before_data, error.encoding, redact, slice(-EXCERPT, None))
+        after_data = data[error.end : error.end + window]
+        after = _redacted_bytes(after_data, error.encoding, redact, slice(None, EXCERPT))
         excerpt = before + data[error.start : error.end] + after
         return UnicodeDecodeError(
             error.encoding, excerpt, len(before), len(before) + error.end - error.start, error.reason
         )
     if isinstance(error, UnicodeEncodeError):
         text = error.object
-        before = redact(text[max(0, error.start - 32) : error.start])
-        after = redact(text[error.end : error.end + 32])
+        before = redact(text[max(0, error.start - window) : error.start])[-EXCERPT:]
+        after = redact(text[error.end : error.end + window])[:EXCERPT]
         excerpt = before + text[error.start : error.end] + after
         return UnicodeEncodeError(
             error.encoding, excerpt, len(before), len(before) + error.end - error.start, error.reason

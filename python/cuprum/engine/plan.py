@@ -36,6 +36,7 @@ from cuprum.events import ExecEvent, ExecPhase
 from cuprum.observer import DeliveryBudget, EventSource, new_exec_id
 from cuprum.options import resolve_timeout
 from cuprum.pipeline import Pipeline
+from cuprum.plain import plain_str
 from cuprum.redaction import DEFAULT_REDACTOR
 from cuprum.redirects import StdinInput
 from cuprum.scope import current_scope
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
     from cuprum.command import CommandSpec
     from cuprum.events import Tags
-    from cuprum.redaction import Redactor
+    from cuprum.redaction import Overlays, Redactor
     from cuprum.request import RunRequest
     from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
@@ -155,7 +156,8 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     output = request.output
     timeout = resolve_timeout(request.timeout, context, scope.timeout)
     env = build_environment(scope.env_overlays, context.env)
-    cwd = None if context.cwd is None else os.fspath(context.cwd)
+    overlays = (*scope.env_overlays, context.env) if context.env else scope.env_overlays
+    cwd = None if context.cwd is None else plain_str(os.fspath(context.cwd))
     start_error: tuple[int, OSError] | None = None
     executables: list[str] = []
     for index, spec in enumerate(specs):
@@ -178,15 +180,11 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         check_descriptor(fd, "ExecutionContext.pass_fds")
     encoding = output.encoding or context.encoding
     errors = output.errors or context.errors
-    stdin_data = _stdin_bytes(request, scope)
+    stdin_data = _stdin_bytes(request, scope, overlays)
     echo = scope.echo if output.echo is None else output.echo
     capture = output.capture and output.stdout is None
     observed = scope.observed
-    env_names = (
-        tuple(sorted({name for overlay in (*scope.env_overlays, context.env or {}) for name in overlay}))
-        if observed
-        else ()
-    )
+    env_names = tuple(sorted({name for overlay in overlays for name in overlay})) if observed else ()
     argvs = tuple(spec.argv for spec in specs) + _substituted_argvs(specs)
     budget = DeliveryBudget()
     exec_id = new_exec_id()
@@ -206,9 +204,10 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
                 else spec.argv,
                 argvs=argvs,
                 budget=budget,
+                env=overlays,
                 noise_rules=spec.project.noise_rules,
             ),
-            shown=_shown(scope, spec.argv, argvs),
+            shown=_shown(scope, spec.argv, argvs, overlays),
         )
         for index, (cmd, spec, executable) in enumerate(zip(cmds, specs, executables, strict=True))
     )
@@ -276,7 +275,7 @@ def _substituted_argvs(specs: tuple[CommandSpec, ...]) -> tuple[tuple[str, ...],
     return tuple(found)
 
 
-def _stdin_bytes(request: RunRequest, scope: ScopeState) -> bytes | None:
+def _stdin_bytes(request: RunRequest, scope: ScopeState, overlays: Overlays) -> bytes | None:
     """The stdin text or bytes to write, encoded; an encoding error shows no data."""
     stdin = request.stdin
     if not isinstance(stdin, StdinInput):
@@ -285,19 +284,21 @@ def _stdin_bytes(request: RunRequest, scope: ScopeState) -> bytes | None:
         return stdin.encode(request.context.encoding, request.context.errors)
     except UnicodeEncodeError as error:
         redactors = scope.redactors
-        raise sanitized(error, lambda text: _redact_all(redactors, text)) from None
+        raise sanitized(error, lambda text: _redact_all(redactors, text, overlays)) from None
 
 
-def _redact_all(redactors: tuple[Redactor, ...], text: str) -> str:
+def _redact_all(redactors: tuple[Redactor, ...], text: str, overlays: Overlays) -> str:
     for redactor in redactors:
-        text = redactor.redact_text(text)
+        text = redactor.redact_text(text, env=overlays)
     return text
 
 
-def _shown(scope: ScopeState, argv: tuple[str, ...], argvs: tuple[tuple[str, ...], ...]) -> str:
+def _shown(
+    scope: ScopeState, argv: tuple[str, ...], argvs: tuple[tuple[str, ...], ...], overlays: Overlays
+) -> str:
     if scope.redactors == (DEFAULT_REDACTOR,) and not any("://" in part for other in argvs for part in other):
         return shlex.join(argv)  # nothing the default redactor would hide
     others = tuple(other for other in argvs if other is not argv)
     for redactor in scope.redactors:
-        argv = redactor.redact_argv(argv, argvs=others)
+        argv = redactor.redact_argv(argv, argvs=others, env=overlays)
     return shlex.join(argv)

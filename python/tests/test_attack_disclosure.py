@@ -1,0 +1,153 @@
+"""Attacks on what Cuprum shows: secrets in error excerpts, reprs and events, and text that lies.
+
+Each test reproduces a hole found in a third review round: a decoding error
+cut its excerpt before redacting it, ``Redactor.env_names`` missed a run's
+``ExecutionContext.env`` (and a result forgot its scope's overlays once the
+scope was left), a ``str`` subclass argument showed one text and ran
+another, a substituted pipeline could be altered after the command was
+built, and reprs of contexts, scopes and redactors printed secrets.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from support import TEST_CATALOGUE, shell
+
+from cuprum import (
+    CAT,
+    ECHO,
+    PRINTF,
+    CommandFailed,
+    ExecEvent,
+    ExecPhase,
+    ExecutionContext,
+    Redactor,
+    RunOutputOptions,
+    ScopeConfig,
+    StdinInput,
+    current_scope,
+    env,
+    observe,
+    scoped,
+    sh,
+)
+
+SECRET = "sk-live-0123456789abcdefghijklmnopqrstuv"  # noqa: S105 (a test secret)
+"""Longer than the 32 characters an excerpt keeps on either side of a bad byte."""
+
+TOKEN = "tok-9f8e7d6c5b4a"  # noqa: S105
+
+
+def _fragments(secret: str, size: int = 6) -> list[str]:
+    """Every piece of ``secret`` of ``size`` characters: none may be shown."""
+    return [secret[start : start + size] for start in range(len(secret) - size + 1)]
+
+
+def _shows_part_of(text: str, secret: str) -> bool:
+    return any(fragment in text for fragment in _fragments(secret))
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_a_decoding_error_shows_no_part_of_a_secret_beside_the_bad_byte(pipeline: bool) -> None:
+    printf = sh.make(PRINTF)("%s\\377%s\\n", SECRET, SECRET)
+    cmd = printf | sh.make(CAT)() if pipeline else printf
+    with scoped(ScopeConfig(redactor=Redactor(values={SECRET}))), pytest.raises(UnicodeDecodeError) as caught:
+        cmd.run_sync(output=RunOutputOptions(errors="strict"))
+    error = caught.value
+    assert error.object[error.start : error.end] == b"\xff"  # the bad byte is still shown
+    assert b"***" in error.object
+    assert not _shows_part_of(repr(error), SECRET)
+    assert not _shows_part_of(str(error), SECRET)
+
+
+def test_an_encoding_error_in_stdin_shows_no_part_of_a_secret() -> None:
+    stdin = StdinInput(text=f"{SECRET}\udcff{SECRET}")
+    with scoped(ScopeConfig(redactor=Redactor(values={SECRET}))), pytest.raises(UnicodeEncodeError) as caught:
+        sh.make(CAT)().run_sync(stdin=stdin, context=ExecutionContext(errors="strict"))
+    error = caught.value
+    assert error.object[error.start : error.end] == "\udcff"
+    assert not _shows_part_of(repr(error), SECRET)
+
+
+def test_env_names_hide_a_value_given_only_in_the_context() -> None:
+    events: list[ExecEvent] = []
+    script = 'echo "token=$API_TOKEN"; echo "err $API_TOKEN" >&2; exit 3'
+    scope = ScopeConfig(redactor=Redactor(env_names=["API_TOKEN"]), catalogue=TEST_CATALOGUE)
+    with scoped(scope), observe(events.append), pytest.raises(CommandFailed) as caught:
+        shell(script).run_sync(check=True, context=ExecutionContext(env={"API_TOKEN": TOKEN}))
+    lines = [event.line for event in events if event.line is not None]
+    assert lines == ["token=***", "err ***"]
+    assert TOKEN not in str(caught.value)
+    assert TOKEN not in repr(caught.value.result)
+    assert caught.value.result.stdout == f"token={TOKEN}\n"  # the data itself is kept
+
+
+def test_a_result_keeps_hiding_its_runs_overlay_after_the_scope_is_left() -> None:
+    with scoped(ScopeConfig(redactor=Redactor(env_names=["API_TOKEN"]), catalogue=TEST_CATALOGUE)):
+        with env(API_TOKEN=TOKEN):
+            result = shell('echo "token=$API_TOKEN"').run_sync()
+        assert TOKEN not in repr(result)
+    assert TOKEN not in repr(result)
+    assert TOKEN not in repr(pickle.loads(pickle.dumps(result)))  # noqa: S301 (our own data)
+
+
+class _Liar(str):
+    """Shows one text to anything that asks through its methods, while being another."""
+
+    __slots__ = ()
+
+    def replace(self, *args: object, **kwargs: object) -> str:  # noqa: ARG002
+        return "harmless"
+
+    def partition(self, sep: str) -> tuple[str, str, str]:  # noqa: ARG002
+        return ("x", "", "")
+
+    def __str__(self) -> str:
+        return "harmless"
+
+
+def test_a_str_subclass_argument_cannot_show_one_text_and_run_another() -> None:
+    events: list[ExecEvent] = []
+    cmd = sh.make(PRINTF)("%s\n", _Liar("--password=hunter2 rm -rf /"))
+    assert type(cmd.argv[2]) is str
+    assert "rm -rf" in repr(cmd)  # what is shown is what runs
+    with scoped(ScopeConfig(redactor=Redactor(options=["--password"]))), observe(events.append):
+        result = cmd.run_sync()
+    plan = next(event for event in events if event.phase is ExecPhase.PLAN)
+    assert plan.argv[2] == "--password=***"
+    assert "hunter2" not in repr(result)
+
+
+def test_environment_tags_and_cwd_are_copied_to_plain_strings() -> None:
+    context = ExecutionContext(
+        env={_Liar("NAME"): _Liar("value")}, tags={_Liar("k"): _Liar("v")}, cwd=_Liar("/")
+    )
+    assert context.env is not None
+    assert all(type(key) is str and type(value) is str for key, value in context.env.items())
+    assert all(type(key) is str and type(value) is str for key, value in context.tags.items())
+    events: list[ExecEvent] = []
+    with observe(events.append):
+        sh.make(ECHO)("x").run_sync(context=context)
+    assert {type(event.cwd) for event in events} == {str}
+
+
+def test_a_substituted_pipeline_cannot_be_altered_after_the_command_is_built() -> None:
+    inner = sh.make(ECHO)("harmless") | sh.make(CAT)()
+    cmd = sh.make(CAT)(inner)
+    shown = cmd.shell_quoted
+    object.__setattr__(inner, "stages", (sh.make(ECHO)("something else"), sh.make(CAT)()))
+    assert cmd.shell_quoted == shown
+    assert cmd.run_sync().stdout == "harmless\n"
+
+
+def test_reprs_of_contexts_scopes_and_redactors_show_no_secret() -> None:
+    shown = [
+        repr(ExecutionContext(env={"API_TOKEN": TOKEN})),
+        repr(ScopeConfig(env_overlay={"API_TOKEN": TOKEN})),
+        repr(Redactor(values={TOKEN})),
+    ]
+    assert not any(TOKEN in text for text in shown), shown
+    with env(API_TOKEN=TOKEN):
+        assert TOKEN not in repr(current_scope())
