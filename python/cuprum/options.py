@@ -215,7 +215,8 @@ class ExecutionContext:
         ``subprocess``'s ``pass_fds``).
     """
 
-    env: Mapping[str, str] | None = dataclasses.field(default=None, hash=False, repr=False)  # values may be secret
+    # Not in the repr: its values may be secret.
+    env: Mapping[str, str] | None = dataclasses.field(default=None, hash=False, repr=False)
     cwd: str | os.PathLike[str] | None = None
     encoding: str = "utf-8"
     errors: str = "replace"

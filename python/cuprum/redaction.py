@@ -177,7 +177,8 @@ class Redactor:
         When a pattern does not compile.
     """
 
-    values: Iterable[str] = dataclasses.field(default=(), repr=False)  # the secrets themselves
+    # Not in the repr: these are the secrets.
+    values: Iterable[str] = dataclasses.field(default=(), repr=False)
     patterns: Iterable[str | re.Pattern[str]] = ()
     options: Iterable[str] = ()
     env_names: Iterable[str] = ()

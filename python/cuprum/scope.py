@@ -120,7 +120,8 @@ class ScopeConfig:
     allowlist: Iterable[Program] | None = None
     extend_allowlist: Iterable[Program] | None = None
     timeout: float | None = None
-    env_overlay: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)  # values may be secret
+    # Not in the repr: its values may be secret.
+    env_overlay: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)
     before_hooks: Sequence[BeforeHook] = ()
     after_hooks: Sequence[AfterHook] = ()
     observe_hooks: Sequence[ObserveHook] = ()

@@ -130,13 +130,14 @@ class CommandBuilder:
         positionals: list[str] = []
         substitutions: list[Substitution] = []
         for index, value in enumerate(args):
-            if isinstance(value, SafeCmd | Pipeline):
-                if isinstance(value, SafeCmd):
-                    spec_of(value)  # only a builder's command may be substituted
-                else:
-                    value = dataclasses.replace(value)  # a copy of its own: the caller's can be forced
+            if isinstance(value, SafeCmd):
+                spec_of(value)  # only a builder's command may be substituted
                 substitutions.append(Substitution(index + 1, value))
                 positionals.append(f"<({value})")
+            elif isinstance(value, Pipeline):
+                copied = dataclasses.replace(value)  # a copy of its own: the caller's can be forced
+                substitutions.append(Substitution(index + 1, copied))
+                positionals.append(f"<({copied})")
             else:
                 positionals.append(_argument(value, f"argument {index}"))
         flags: list[str] = []
