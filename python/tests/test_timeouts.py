@@ -262,18 +262,26 @@ def test_a_command_that_finishes_in_time_is_not_affected(run: Runner) -> None:
 # --- killing the process tree --------------------------------------------------
 
 
-def test_timeout_kills_the_process_tree_promptly(run: Runner, observed: bool) -> None:
-    grace = 0.5
-    for timeout in patient(0.5):
+def _time_out_a_tree(
+    run: Runner, script: str, first_timeout: float, grace: float, *, observed: bool
+) -> tuple[float, float, Recorder]:
+    """Time out ``script``'s tree once it was up (``support.patient``): timeout, seconds, recorder."""
+    for timeout in patient(first_timeout):
         with recording(enabled=observed) as recorder, no_fd_leak():
             started = time.monotonic()
             with pytest.raises(TimeoutExpired) as caught:
-                run(shell(SLEEPER_TREE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
+                run(shell(script), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
             elapsed = time.monotonic() - started
-            if caught.value.stdout:  # the tree was up when the timeout fired
+            if caught.value.stdout:  # the tree (and any trap) was up when the timeout fired
                 recorder.adopt(reported_pid(caught.value.stdout))
         if caught.value.stdout:
             break
+    return timeout, elapsed, recorder
+
+
+def test_timeout_kills_the_process_tree_promptly(run: Runner, observed: bool) -> None:
+    grace = 0.5
+    timeout, elapsed, recorder = _time_out_a_tree(run, SLEEPER_TREE, 0.5, grace, observed=observed)
     assert elapsed >= timeout * 0.9
     assert elapsed < timeout + grace + SLACK
     assert_group_gone(recorder.pid)
@@ -285,16 +293,7 @@ def test_timeout_kills_the_process_tree_promptly(run: Runner, observed: bool) ->
 
 def test_a_tree_ignoring_sigterm_is_killed_after_the_grace(run: Runner, observed: bool) -> None:
     grace = 0.4
-    for timeout in patient(0.3):
-        with recording(enabled=observed) as recorder, no_fd_leak():
-            started = time.monotonic()
-            with pytest.raises(TimeoutExpired) as caught:
-                run(shell(STUBBORN_TREE), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
-            elapsed = time.monotonic() - started
-            if caught.value.stdout:  # the trap was set when the timeout fired
-                recorder.adopt(reported_pid(caught.value.stdout))
-        if caught.value.stdout:
-            break
+    timeout, elapsed, recorder = _time_out_a_tree(run, STUBBORN_TREE, 0.3, grace, observed=observed)
     assert elapsed >= (timeout + grace) * 0.9  # SIGKILL only once the grace ran out
     assert elapsed < timeout + grace + SLACK
     assert_group_gone(recorder.pid)
@@ -304,16 +303,7 @@ def test_a_tree_ignoring_sigterm_is_killed_after_the_grace(run: Runner, observed
 
 def test_a_grandchild_ignoring_sigterm_is_killed_once_the_leader_exits(run: Runner, observed: bool) -> None:
     grace = 5.0
-    for timeout in patient(0.3):
-        with recording(enabled=observed) as recorder, no_fd_leak():
-            started = time.monotonic()
-            with pytest.raises(TimeoutExpired) as caught:
-                run(shell(STUBBORN_GRANDCHILD), timeout=timeout, context=ExecutionContext(cancel_grace=grace))
-            elapsed = time.monotonic() - started
-            if caught.value.stdout:  # the tree was up when the timeout fired
-                recorder.adopt(reported_pid(caught.value.stdout))
-        if caught.value.stdout:
-            break
+    timeout, elapsed, recorder = _time_out_a_tree(run, STUBBORN_GRANDCHILD, 0.3, grace, observed=observed)
     # The grace is only ever spent waiting for the leader, which died at once,
     # even though the grandchild still held the output pipes at that moment.
     assert elapsed < timeout + SLACK
