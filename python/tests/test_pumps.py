@@ -734,7 +734,7 @@ def test_running_out_of_memory_is_a_memory_error(backend_name: str) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (size + 32 * 2**20, resource.RLIM_INFINITY))
             hop = pump.start(OwnedFd(a), OwnedFd(d), buffer_size=MAX_BUFFER_SIZE)
             try:
-                await hop.wait()
+                await asyncio.wait_for(hop.wait(), 60)  # a failure, never a hang
             except MemoryError as error:
                 print("MemoryError", error)
             resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
@@ -753,6 +753,38 @@ def test_running_out_of_memory_is_a_memory_error(backend_name: str) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("MemoryError"), done.stdout
     assert lines[1:] == ["source closed", "sink closed"]
+
+
+@pytest.mark.skipif(not is_rust_available(), reason="the Rust extension is not built")
+def test_an_outcome_that_cannot_be_built_is_the_waiters_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No memory for a finished hop's outcome: ``wait()`` raises it, other hops still end."""
+    from cuprum.pumps import rust as rust_pump  # noqa: PLC0415 (the module under test)
+
+    calls: list[int] = []
+
+    def outcome_or_no_memory(moved: int, *, downstream_closed: bool, cancelled: bool) -> HopOutcome:
+        calls.append(moved)
+        if len(calls) == 1:
+            raise MemoryError
+        return HopOutcome(moved, downstream_closed=downstream_closed, cancelled=cancelled)
+
+    monkeypatch.setattr(rust_pump, "HopOutcome", outcome_or_no_memory)
+
+    async def main() -> list[HopOutcome | BaseException]:
+        hops: list[rust_pump.RustHop] = []
+        for _ in range(3):
+            a, b = os.pipe2(os.O_CLOEXEC)
+            c, d = os.pipe2(os.O_CLOEXEC)
+            os.close(b)
+            os.close(c)
+            hops.append(rust_pump.RustPump().start(OwnedFd(a), OwnedFd(d), buffer_size=4096))
+        return await asyncio.wait_for(
+            asyncio.gather(*(hop.wait() for hop in hops), return_exceptions=True), 20
+        )
+
+    results = run(main())
+    assert sum(isinstance(result, MemoryError) for result in results) == 1
+    assert sum(isinstance(result, HopOutcome) for result in results) == 2
 
 
 @pytest.mark.skipif(not is_rust_available(), reason="the Rust extension is not built")

@@ -51,19 +51,25 @@ class RustHop:
         self._handle.cancel()
 
     def finished(self) -> None:
-        """Take the result the runtime published (on the loop's thread)."""
+        """Take the result the runtime published (on the loop's thread).
+
+        Never raises: an error reading the result (``MemoryError``, say) is
+        what ``wait()`` raises instead, so no waiter is left hanging.
+        """
         if self._done.done():
             return
         try:
             result = self._handle.result()
+            if result is None:
+                return
+            moved, end = result
+            outcome = HopOutcome(
+                moved, downstream_closed=end == "downstream_closed", cancelled=end == "cancelled"
+            )
         except Exception as error:  # noqa: BLE001 (the hop's own error, for wait())
             self._done.set_exception(error)
-            return
-        if result is not None:
-            moved, end = result
-            self._done.set_result(
-                HopOutcome(moved, downstream_closed=end == "downstream_closed", cancelled=end == "cancelled")
-            )
+        else:
+            self._done.set_result(outcome)
 
 
 class _Completions:
@@ -96,6 +102,8 @@ class _Completions:
         notifier = self.notifier
         if notifier is None:
             return
+        # If draining fails (no memory for the list), the runtime keeps the
+        # tokens and the eventfd readable: this runs again, nothing is lost.
         for token in notifier.drain():
             ref = self._hops.pop(token, None)
             if ref is not None and (hop := ref()) is not None:

@@ -92,11 +92,23 @@ impl Notifier {
     }
 
     /// Reset the descriptor, then hand the finished hops' tokens to `take`.
-    pub fn drain<R>(&self, take: impl FnOnce(&[u64]) -> R) -> R {
+    ///
+    /// The tokens are forgotten only when `take` succeeds. When it fails
+    /// (a binding that could not allocate, say) they stay, and the
+    /// descriptor is made readable again, so no finished hop is ever lost.
+    ///
+    /// # Errors
+    ///
+    /// `take`'s error.
+    pub fn drain<R, E>(&self, take: impl FnOnce(&[u64]) -> Result<R, E>) -> Result<R, E> {
         sys::eventfd_drain(self.inner.event.as_fd());
         let mut tokens = self.inner.tokens();
         let result = take(&tokens.done);
-        tokens.done.clear();
+        if result.is_ok() {
+            tokens.done.clear();
+        } else {
+            sys::eventfd_signal(self.inner.event.as_fd());
+        }
         result
     }
 

@@ -14,6 +14,11 @@
 //!   disposition; the pending SIGPIPE left on the thread is consumed.
 //! * **Panics.** A panic while moving a hop fails that hop
 //!   ([`HopError::Internal`]) and closes its descriptors; the worker goes on.
+//! * **Start.** [`start_runtime`] (and the first hop) returns only once
+//!   every worker thread has settled its own state: SIGPIPE blocked, its
+//!   thread-local storage set up and its first allocation made (which gives
+//!   it its allocator arena). A caller that limits memory right after, with
+//!   `RLIMIT_AS` say, sees no thread still growing or shrinking the process.
 //! * **Fork.** The runtime remembers the process id that started it; a
 //!   forked child (whose copy has no threads) starts a fresh runtime on its
 //!   first hop. Hops started before the fork are not moved in the child.
@@ -22,7 +27,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
 use crate::alloc::{reserve_one, BufferPool, OutOfMemory, Shared};
@@ -38,6 +43,9 @@ const EVENTS: usize = 256;
 
 /// Idle buffers each worker keeps for reuse.
 const IDLE_BUFFERS: usize = 2;
+
+/// Hop slots a worker makes room for as it starts.
+const FIRST_SLOTS: usize = 16;
 
 const WAKE: u64 = u64::MAX;
 const SINK_BIT: u64 = 1 << 63;
@@ -93,11 +101,29 @@ struct WorkerShared {
     inbox: Mutex<Vec<NewHop>>,
     hops: AtomicUsize,
     alive: AtomicBool,
+    /// True once the thread has settled (or ended); see [`Worker::settle`].
+    settled: Mutex<bool>,
+    settling: Condvar,
 }
 
 impl WorkerShared {
     fn inbox(&self) -> MutexGuard<'_, Vec<NewHop>> {
         self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn mark_settled(&self) {
+        *self.settled.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.settling.notify_all();
+    }
+
+    fn wait_settled(&self) {
+        let mut settled = self.settled.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*settled {
+            settled = self
+                .settling
+                .wait(settled)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
     }
 }
 
@@ -249,6 +275,8 @@ struct AliveGuard(Shared<WorkerShared>);
 impl Drop for AliveGuard {
     fn drop(&mut self) {
         self.0.alive.store(false, Ordering::SeqCst);
+        // A thread that ends before settling must not strand its spawner.
+        self.0.mark_settled();
     }
 }
 
@@ -299,6 +327,8 @@ impl Worker {
             inbox: Mutex::new(Vec::new()),
             hops: AtomicUsize::new(0),
             alive: AtomicBool::new(true),
+            settled: Mutex::new(false),
+            settling: Condvar::new(),
         })?;
         let mut events = Vec::new();
         events
@@ -325,13 +355,26 @@ impl Worker {
                 Some(libc::EAGAIN | libc::ENOMEM) => StartError::OutOfMemory,
                 _ => StartError::Os(error),
             })?;
+        shared.wait_settled();
         Ok(shared)
     }
 
-    fn run(mut self) {
+    /// Set up what belongs to this thread before anyone relies on it: block
+    /// SIGPIPE and make room for the first hops here, so the thread's
+    /// allocator arena exists (std set up its thread-local storage before
+    /// `run`). Nothing here is required: a failure shows up later, per hop.
+    fn settle(&mut self) {
         // Failing to block SIGPIPE is not expected; writes would still fail
         // with EPIPE where the disposition ignores it.
         let _ = sys::block_sigpipe();
+        let _ = self.slots.try_reserve_exact(FIRST_SLOTS);
+        let _ = self.free.try_reserve_exact(FIRST_SLOTS);
+        let _ = self.ready.try_reserve_exact(FIRST_SLOTS);
+    }
+
+    fn run(mut self) {
+        self.settle();
+        self.shared.mark_settled();
         loop {
             // A panic here would otherwise strand every hop: fail them all.
             if catch_unwind(AssertUnwindSafe(|| self.turn())).is_err() {

@@ -27,7 +27,7 @@ pub fn wait(hop: &HopHandle, notifier: &Notifier) -> HopResult {
             return result;
         }
         wait_readable(notifier.fd().as_fd(), 10).unwrap();
-        notifier.drain(|_| ());
+        notifier.drain(|_| Ok::<(), ()>(())).unwrap();
     }
     panic!("the hop did not finish within 20 s");
 }
