@@ -95,14 +95,17 @@ def check_ok_codes(codes: tuple[object, ...]) -> frozenset[int]:
     if not codes:
         msg = "with_ok_codes() needs at least one exit status"
         raise ValueError(msg)
+    plain: list[int] = []
     for code in codes:
         if isinstance(code, bool) or not isinstance(code, int):
             msg = f"an ok code must be an int in 0-{MAX_EXIT_STATUS}, not {type(code).__name__}"
             raise TypeError(msg)
-        if not 0 <= code <= MAX_EXIT_STATUS:
-            msg = f"an ok code must be an int in 0-{MAX_EXIT_STATUS}, not {code}"
+        value = int.__index__(code)  # the number itself: a subclass's __eq__/__hash__ never count
+        if not 0 <= value <= MAX_EXIT_STATUS:
+            msg = f"an ok code must be an int in 0-{MAX_EXIT_STATUS}, not {value}"
             raise ValueError(msg)
-    return frozenset(code for code in codes if isinstance(code, int))
+        plain.append(value)
+    return frozenset(plain)
 
 
 @final

@@ -138,6 +138,11 @@ class EventSource:
         """``text`` through the scope's redactors, with this run's learnt secrets."""
         return self._line(text)
 
+    @property
+    def line_redaction(self) -> Callable[[str], str]:
+        """What ``redact`` applies: a value a result keeps (and pickles), unlike this source."""
+        return self._line
+
     async def emit(
         self,
         phase: ExecPhase,
@@ -279,9 +284,9 @@ def _line_redactor(
     env: tuple[Mapping[str, str], ...],
 ) -> Callable[[str], str]:
     """The cheapest function that applies ``redactors`` to one output line."""
-    from cuprum.redaction import DEFAULT_REDACTOR  # noqa: PLC0415 (redaction imports the scope)
+    from cuprum.redaction import hides_only_urls_in_text  # noqa: PLC0415 (redaction imports the scope)
 
-    if redactors == (DEFAULT_REDACTOR,):
+    if hides_only_urls_in_text(redactors, (argv, *others)):
         return LineRedaction(redactors, (), (), url_only=True)
     return LineRedaction(redactors, argv, others, env)
 

@@ -68,6 +68,9 @@ def url_secret_spans(text: str) -> list[tuple[int, int]]:
 
 _ARGV_CACHE_SIZE: Final = 256
 
+QUOTING_DEPTH: Final = 3
+"""Levels of nested process substitution whose shell quoting of a secret is hidden."""
+
 type Argvs = Sequence[Sequence[str]]
 type Overlays = Sequence[Mapping[str, str]]
 """Environment overlays, applied in order (a scope's, then a run's ``ExecutionContext.env``)."""
@@ -246,6 +249,12 @@ class Redactor:
                 found.update(value for overlay in overlays if (value := overlay.get(name)))
         for secret in [secret for secret in found if "\n" in secret]:
             found.update(piece for line in secret.split("\n") if (piece := line.strip()))
+        # A substitution's argv element shell-quotes its command line, which
+        # spells ' as '"'"' (again at each level of nesting): hide that too.
+        for secret in [secret for secret in found if "'" in secret]:
+            for _ in range(QUOTING_DEPTH):
+                secret = secret.replace("'", "'\"'\"'")  # noqa: PLW2901 (one more level each time)
+                found.add(secret)
         return frozenset(found)
 
     def _argv_secrets(self, argv: Sequence[str]) -> frozenset[str]:
@@ -363,6 +372,16 @@ class Redactor:
 
 DEFAULT_REDACTOR: Final = Redactor()
 """What every scope hides when it names no redactor: URL credentials."""
+
+
+def hides_only_urls_in_text(redactors: tuple[Redactor, ...], argvs: Argvs) -> bool:
+    """Whether ``redactors`` can only hide URL credentials written in the text itself.
+
+    True for the default redactor alone when no command line holds a URL:
+    otherwise a password learnt from a command line must be hidden wherever
+    it appears (a shortcut for the common case, one rule for every caller).
+    """
+    return redactors == (DEFAULT_REDACTOR,) and not any("://" in part for argv in argvs for part in argv)
 
 
 def redact_argv(redactor: Redactor | None, argv: tuple[str, ...]) -> tuple[str, ...]:

@@ -170,6 +170,7 @@ def _option(name: str, value: OptionValue) -> list[str]:
     if not isinstance(name, str) or not _OPTION_NAME.fullmatch(name):  # pyright: ignore[reportUnnecessaryIsInstance]
         msg = f"invalid option name {name!r} (letters, digits and underscores)"
         raise ValueError(msg)
+    name = plain_str(name)  # a str subclass's own removesuffix/replace/__radd__ never run
     key = name.removesuffix("_") if len(name) > 1 else name
     short = len(key) == 1
     flag = ("-" if short else "--") + key.replace("_", "-")
@@ -200,7 +201,7 @@ def _argument(value: object, what: str) -> str:
         raise TypeError(msg)
     text = plain_str(text)
     if "\0" in text:
-        msg = f"{what} contains a NUL byte, which no program can receive: {text!r}"
+        msg = f"{what} contains a NUL byte, which no program can receive"  # the value may be a secret
         raise ValueError(msg)
     return text
 

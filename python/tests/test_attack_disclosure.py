@@ -6,11 +6,18 @@ cut its excerpt before redacting it, ``Redactor.env_names`` missed a run's
 scope was left), a ``str`` subclass argument showed one text and ran
 another, a substituted pipeline could be altered after the command was
 built, and reprs of contexts, scopes and redactors printed secrets.
+
+A fourth round found an excerpt rebuilt around a secret that its bad byte
+split, a quoted secret inside a substitution, option names and ok codes
+still entering as subclasses, the default redactor's shortcut forgetting a
+URL password from the command line, unredacted cwd and NUL-byte messages,
+and results of observed runs that could not be pickled.
 """
 
 from __future__ import annotations
 
 import pickle
+from typing import SupportsIndex
 
 import pytest
 from support import TEST_CATALOGUE, shell
@@ -18,7 +25,9 @@ from support import TEST_CATALOGUE, shell
 from cuprum import (
     CAT,
     ECHO,
+    FALSE,
     PRINTF,
+    TR,
     CommandFailed,
     ExecEvent,
     ExecPhase,
@@ -151,3 +160,119 @@ def test_reprs_of_contexts_scopes_and_redactors_show_no_secret() -> None:
     assert not any(TOKEN in text for text in shown), shown
     with env(API_TOKEN=TOKEN):
         assert TOKEN not in repr(current_scope())
+
+
+# -- fourth round ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("redactor", "output"),
+    [
+        (Redactor(patterns=[r"token=(\S+)"]), r"token=AbCd\377SECRET-TAIL-1234\n"),
+        (Redactor(values={"AbCd\udcffSECRET"}), r"token=AbCd\377SECRET-TAIL-1234\n"),
+    ],
+)
+def test_a_decoding_error_never_shows_a_secret_its_bad_byte_splits(redactor: Redactor, output: str) -> None:
+    with scoped(ScopeConfig(redactor=redactor)), pytest.raises(UnicodeDecodeError) as caught:
+        sh.make(PRINTF)(output).run_sync(output=RunOutputOptions(errors="strict"))
+    shown = repr(caught.value) + str(caught.value)
+    assert "SECRET" not in shown
+    assert "TAIL" not in shown
+    assert caught.value.object == b"***"
+
+
+def test_an_encoding_error_never_shows_a_secret_with_the_character_that_failed() -> None:
+    secret = "pässwörd"  # noqa: S105
+    with (
+        scoped(ScopeConfig(redactor=Redactor(values={secret}))),
+        pytest.raises(UnicodeEncodeError) as caught,
+    ):
+        sh.make(CAT)().run_sync(
+            stdin=StdinInput(text=f"login admin {secret}\n"),
+            context=ExecutionContext(encoding="ascii", errors="strict"),
+        )
+    assert "ssw" not in caught.value.object
+    assert "ssw" not in repr(caught.value)
+
+
+def test_a_secret_with_a_quote_is_hidden_inside_a_substitution() -> None:
+    secret = "it's-a-secret"  # noqa: S105
+    events: list[ExecEvent] = []
+    with scoped(ScopeConfig(redactor=Redactor(options=["--password"]))), observe(events.append):
+        inner = sh.make(ECHO)("--password", secret)
+        outer = sh.make(CAT)(sh.make(CAT)(inner), "/nonexistent")  # nested: quoted twice
+        with pytest.raises(CommandFailed) as caught:
+            outer.run_sync(check=True)
+    shown = [str(caught.value), repr(caught.value.result)] + [repr(event.argv) for event in events]
+    assert not any("secret" in text for text in shown), shown
+
+
+class _Flag(str):
+    __slots__ = ()
+
+    def removesuffix(self, _suffix: str, /) -> str:
+        return self
+
+    def replace(self, _old: str, _new: str, _count: SupportsIndex = -1, /) -> str:
+        return self
+
+    def __radd__(self, other: str) -> str:
+        return "--password=hunter2"
+
+
+def test_a_keyword_option_name_is_copied_to_a_plain_string() -> None:
+    cmd = sh.make(ECHO)(**{_Flag("xy"): True})
+    assert cmd.argv == ("echo", "--xy")
+    assert all(type(part) is str for part in cmd.argv)
+
+
+def test_the_default_redactor_hides_a_url_password_from_the_command_line_everywhere() -> None:
+    password = "s3cret-pw"  # noqa: S105
+    events: list[ExecEvent] = []
+    for config in (ScopeConfig(), ScopeConfig(redactor=Redactor())):
+        with scoped(config), observe(events.append):
+            url = f"https://deploy:{password}@example.org/repo.git"
+            result = (sh.make(ECHO)(url) | sh.make(TR)(":/@", "   ")).run_sync()
+        assert password in str(result.stdout)  # the data itself is never altered
+        assert password not in repr(result)
+    lines = [event.line for event in events if event.line is not None]
+    assert lines
+    assert not any(password in line for line in lines)
+
+
+class _Zero(int):
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return hash(1)
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+
+def test_ok_codes_are_plain_numbers() -> None:
+    cmd = sh.make(FALSE)().with_ok_codes(_Zero(0))
+    assert all(type(code) is int for code in cmd.ok_codes)
+    with pytest.raises(CommandFailed):
+        cmd.run_sync(check=True)
+
+
+def test_a_missing_working_directory_and_a_nul_byte_show_no_secret() -> None:
+    with scoped(ScopeConfig(redactor=Redactor(values={TOKEN}))):
+        with pytest.raises(FileNotFoundError) as missing:
+            sh.make(ECHO)("x").run_sync(context=ExecutionContext(cwd=f"/nonexistent/{TOKEN}"))
+        with pytest.raises(ValueError, match="NUL") as nul:
+            sh.make(ECHO)(f"x\0{TOKEN}")
+    assert TOKEN not in str(missing.value)
+    assert TOKEN not in str(nul.value)
+
+
+def test_a_result_of_an_observed_run_survives_pickle() -> None:
+    with scoped(ScopeConfig(redactor=Redactor(values={TOKEN}))), observe(lambda _event: None):
+        result = sh.make(PRINTF)("%s\\n", TOKEN).run_sync()
+    copy = pickle.loads(pickle.dumps(result))  # noqa: S301 (our own data)
+    assert copy.stdout == result.stdout
+    assert TOKEN not in repr(copy)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from cuprum.errors import CommandFailed, PipelineFailed, TimeoutExpired, describe_exit
 from cuprum.events import ExecOutcome, ExecPhase
+from cuprum.redaction import DEFAULT_MASK
 from cuprum.result import REDACTION_WINDOW, CommandResult, PipelineResult
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def build_result(sup: Supervisor) -> Result:
             ok_codes=stage.spec.ok_codes,
             executable=stage.executable,
             shown=stage.shown,
-            redact=stage.events.redact,
+            redact=stage.events.line_redaction,
         )
         for stage in plan.stages
     )
@@ -160,16 +161,60 @@ EXCERPT: Final = 32
 """Characters a rebuilt ``UnicodeError`` keeps on either side of its failing span."""
 
 
-def _redacted_bytes(data: bytes, encoding: str, redact: Callable[[str], str], keep: slice) -> bytes:
-    """``data`` decoded, redacted, cut to ``keep`` and encoded again; nothing if the codec cannot.
+MASKED: Final = DEFAULT_MASK
+"""What a rebuilt ``UnicodeError`` holds instead when a secret touches its failing span."""
 
-    A secret is only recognised in the text its codec gives, so context the
-    codec cannot round-trip is left out rather than shown unredacted.
+
+def _context(before: str, failing: str, after: str, redact: Callable[[str], str]) -> tuple[str, str] | None:
+    """The redacted, cut context on either side of a failing span; ``None`` if it cannot be shown.
+
+    The window is redacted as one text, so a secret that crosses the span
+    (or lies inside it) is recognised; unless redacting each side alone
+    gives the same text, a secret touches the span and nothing is shown.
     """
+    shown_before, shown_after = redact(before), redact(after)
+    if shown_before + failing + shown_after != redact(before + failing + after):
+        return None
+    return shown_before[-EXCERPT:], shown_after[:EXCERPT]
+
+
+def _sanitized_decode(error: UnicodeDecodeError, redact: Callable[[str], str]) -> UnicodeDecodeError:
+    data = bytes(error.object)
+    pieces = (
+        data[max(0, error.start - REDACTION_WINDOW) : error.start],
+        data[error.start : error.end],
+        data[error.end : error.end + REDACTION_WINDOW],
+    )
     try:
-        return redact(data.decode(encoding, "surrogateescape"))[keep].encode(encoding, "surrogateescape")
+        # A secret is only recognised in the text its codec gives; context
+        # the codec cannot round-trip is not shown.
+        before, failing, after = (piece.decode(error.encoding, "surrogateescape") for piece in pieces)
+        context = _context(before, failing, after, redact)
+        if context is not None:
+            shown_before, shown_after = (text.encode(error.encoding, "surrogateescape") for text in context)
+            excerpt = shown_before + pieces[1] + shown_after
+            start = len(shown_before)
+            return UnicodeDecodeError(error.encoding, excerpt, start, start + len(pieces[1]), error.reason)
     except (LookupError, UnicodeError):
-        return b""
+        pass
+    return UnicodeDecodeError(error.encoding, MASKED.encode(), 0, len(MASKED), error.reason)
+
+
+def _sanitized_encode(error: UnicodeEncodeError, redact: Callable[[str], str]) -> UnicodeEncodeError:
+    text = error.object
+    failing = text[error.start : error.end]
+    context = _context(
+        text[max(0, error.start - REDACTION_WINDOW) : error.start],
+        failing,
+        text[error.end : error.end + REDACTION_WINDOW],
+        redact,
+    )
+    if context is None:
+        return UnicodeEncodeError(error.encoding, MASKED, 0, len(MASKED), error.reason)
+    before, after = context
+    return UnicodeEncodeError(
+        error.encoding, before + failing + after, len(before), len(before) + len(failing), error.reason
+    )
 
 
 def sanitized(error: BaseException, redact: Callable[[str], str]) -> BaseException:
@@ -178,26 +223,13 @@ def sanitized(error: BaseException, redact: Callable[[str], str]) -> BaseExcepti
     A decoding or encoding error carries the whole output (or stdin text) it
     failed on. A ``UnicodeError`` is rebuilt around its failing span, with
     ``EXCERPT`` characters on either side: redacted first (over a far wider
-    window, so that a secret the cut crosses is still recognised), then
-    cut. Any other error is returned as it is.
+    window, as one text with the span, so that a secret the cut or the span
+    crosses is still recognised), then cut. When a secret touches the
+    failing span, the rebuilt error holds only ``MASKED``. Any other error is
+    returned as it is.
     """
-    window = REDACTION_WINDOW
     if isinstance(error, UnicodeDecodeError):
-        data = bytes(error.object)
-        before_data = data[max(0, error.start - window) : error.start]
-        before = _redacted_bytes(before_data, error.encoding, redact, slice(-EXCERPT, None))
-        after_data = data[error.end : error.end + window]
-        after = _redacted_bytes(after_data, error.encoding, redact, slice(None, EXCERPT))
-        excerpt = before + data[error.start : error.end] + after
-        return UnicodeDecodeError(
-            error.encoding, excerpt, len(before), len(before) + error.end - error.start, error.reason
-        )
+        return _sanitized_decode(error, redact)
     if isinstance(error, UnicodeEncodeError):
-        text = error.object
-        before = redact(text[max(0, error.start - window) : error.start])[-EXCERPT:]
-        after = redact(text[error.end : error.end + window])[:EXCERPT]
-        excerpt = before + text[error.start : error.end] + after
-        return UnicodeEncodeError(
-            error.encoding, excerpt, len(before), len(before) + error.end - error.start, error.reason
-        )
+        return _sanitized_encode(error, redact)
     return error

@@ -37,7 +37,7 @@ from cuprum.observer import DeliveryBudget, EventSource, new_exec_id
 from cuprum.options import resolve_timeout
 from cuprum.pipeline import Pipeline
 from cuprum.plain import plain_str
-from cuprum.redaction import DEFAULT_REDACTOR
+from cuprum.redaction import hides_only_urls_in_text
 from cuprum.redirects import StdinInput
 from cuprum.scope import current_scope
 from cuprum.stream_backend import resolve_stream_backend
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from cuprum.command import CommandSpec
     from cuprum.events import Tags
-    from cuprum.redaction import Overlays, Redactor
+    from cuprum.redaction import Argvs, Overlays, Redactor
     from cuprum.request import RunRequest
     from cuprum.scope import ScopeState
     from cuprum.stream_backend import StreamBackend
@@ -166,11 +166,13 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         except OSError as error:
             executables.append("")
             start_error = start_error or (index, error)
+    argvs = tuple(spec.argv for spec in specs) + _substituted_argvs(specs)
     if start_error is None and cwd is not None and not Path(cwd).is_dir():
+        shown_cwd = _redact_all(scope.redactors, cwd, argvs, overlays)
         if Path(cwd).exists():
-            error = NotADirectoryError(errno.ENOTDIR, "the working directory is not a directory", cwd)
+            error = NotADirectoryError(errno.ENOTDIR, "the working directory is not a directory", shown_cwd)
         else:
-            error = FileNotFoundError(errno.ENOENT, "the working directory does not exist", cwd)
+            error = FileNotFoundError(errno.ENOENT, "the working directory does not exist", shown_cwd)
         start_error = (0, error)
     for target, what in ((output.stdout, "stdout"), (output.stderr, "stderr")):
         if target is not None:
@@ -180,12 +182,11 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         check_descriptor(fd, "ExecutionContext.pass_fds")
     encoding = output.encoding or context.encoding
     errors = output.errors or context.errors
-    stdin_data = _stdin_bytes(request, scope, overlays)
+    stdin_data = _stdin_bytes(request, scope, argvs, overlays)
     echo = scope.echo if output.echo is None else output.echo
     capture = output.capture and output.stdout is None
     observed = scope.observed
     env_names = tuple(sorted({name for overlay in overlays for name in overlay})) if observed else ()
-    argvs = tuple(spec.argv for spec in specs) + _substituted_argvs(specs)
     budget = DeliveryBudget()
     exec_id = new_exec_id()
     is_pipeline = isinstance(runnable, Pipeline)
@@ -275,7 +276,7 @@ def _substituted_argvs(specs: tuple[CommandSpec, ...]) -> tuple[tuple[str, ...],
     return tuple(found)
 
 
-def _stdin_bytes(request: RunRequest, scope: ScopeState, overlays: Overlays) -> bytes | None:
+def _stdin_bytes(request: RunRequest, scope: ScopeState, argvs: Argvs, overlays: Overlays) -> bytes | None:
     """The stdin text or bytes to write, encoded; an encoding error shows no data."""
     stdin = request.stdin
     if not isinstance(stdin, StdinInput):
@@ -284,20 +285,20 @@ def _stdin_bytes(request: RunRequest, scope: ScopeState, overlays: Overlays) -> 
         return stdin.encode(request.context.encoding, request.context.errors)
     except UnicodeEncodeError as error:
         redactors = scope.redactors
-        raise sanitized(error, lambda text: _redact_all(redactors, text, overlays)) from None
+        raise sanitized(error, lambda text: _redact_all(redactors, text, argvs, overlays)) from None
 
 
-def _redact_all(redactors: tuple[Redactor, ...], text: str, overlays: Overlays) -> str:
+def _redact_all(redactors: tuple[Redactor, ...], text: str, argvs: Argvs, overlays: Overlays) -> str:
     for redactor in redactors:
-        text = redactor.redact_text(text, env=overlays)
+        text = redactor.redact_text(text, argvs=argvs, env=overlays)
     return text
 
 
 def _shown(
     scope: ScopeState, argv: tuple[str, ...], argvs: tuple[tuple[str, ...], ...], overlays: Overlays
 ) -> str:
-    if scope.redactors == (DEFAULT_REDACTOR,) and not any("://" in part for other in argvs for part in other):
-        return shlex.join(argv)  # nothing the default redactor would hide
+    if hides_only_urls_in_text(scope.redactors, argvs):
+        return shlex.join(argv)  # no URL here: nothing to hide
     others = tuple(other for other in argvs if other is not argv)
     for redactor in scope.redactors:
         argv = redactor.redact_argv(argv, argvs=others, env=overlays)
