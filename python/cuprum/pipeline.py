@@ -26,15 +26,19 @@ Timeouts and cancellation always terminate every stage's process group.
 from __future__ import annotations
 
 import dataclasses
-from typing import Final
+from typing import TYPE_CHECKING, Final, final
 
 from cuprum.command import SafeCmd, spec_of
 from cuprum.runnable import Runnable
 from cuprum.scope import check_hop_buffer_size
 
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 MIN_STAGES: Final = 2
 
 
+@final
 @dataclasses.dataclass(frozen=True, slots=True)
 class Pipeline(Runnable):
     """Commands whose stdout feeds the next one's stdin, like a shell's ``a | b``.
@@ -68,6 +72,11 @@ class Pipeline(Runnable):
     fail_fast: bool = False
     hop_buffer_size: int | None = None
     zero_copy: bool = False
+
+    def __init_subclass__(cls) -> NoReturn:
+        """Refuse subclasses (a subclass could show some stages and run others)."""
+        msg = "Pipeline cannot be subclassed"
+        raise TypeError(msg)
 
     def __post_init__(self) -> None:
         """Check the stages and the policy."""

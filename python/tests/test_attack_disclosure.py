@@ -32,6 +32,7 @@ from cuprum import (
     ExecEvent,
     ExecPhase,
     ExecutionContext,
+    Pipeline,
     Redactor,
     RunOutputOptions,
     ScopeConfig,
@@ -276,3 +277,8 @@ def test_a_result_of_an_observed_run_survives_pickle() -> None:
     copy = pickle.loads(pickle.dumps(result))  # noqa: S301 (our own data)
     assert copy.stdout == result.stdout
     assert TOKEN not in repr(copy)
+
+
+def test_a_pipeline_cannot_be_subclassed() -> None:
+    with pytest.raises(TypeError, match="subclassed"):
+        type("Lying", (Pipeline,), {})
