@@ -13,6 +13,7 @@ import reprlib
 from typing import TYPE_CHECKING, Final, Generic
 
 from cuprum._typing import OutT
+from cuprum.byte_redaction import redact_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,8 +29,9 @@ def _unchanged(text: str) -> str:
     return text
 
 
-REDACTION_WINDOW: Final = 4096
-"""Characters redacted before a ``repr`` is cut to size (far more than it shows)."""
+REDACTION_WINDOW: Final = 16384
+"""Characters redacted before a ``repr`` or an excerpt is cut (a secret on one line longer
+than this could show in part)."""
 
 
 def _abbreviated(output: str | bytes | None, redact: Callable[[str], str]) -> str:
@@ -44,8 +46,7 @@ def _abbreviated(output: str | bytes | None, redact: Callable[[str], str]) -> st
     if isinstance(output, str):
         hidden: str | bytes = redact(output[:REDACTION_WINDOW])
     else:
-        text = output[:REDACTION_WINDOW].decode("utf-8", "surrogateescape")
-        hidden = redact(text).encode("utf-8", "surrogateescape")
+        hidden = redact_bytes(output[:REDACTION_WINDOW], redact)
     if len(output) <= size and len(hidden) <= size:
         return repr(hidden)
     unit = "chars" if isinstance(output, str) else "bytes"

@@ -282,3 +282,35 @@ def test_a_result_of_an_observed_run_survives_pickle() -> None:
 def test_a_pipeline_cannot_be_subclassed() -> None:
     with pytest.raises(TypeError, match="subclassed"):
         type("Lying", (Pipeline,), {})
+
+
+@pytest.mark.parametrize(("encoding", "spelling"), [("utf-8", "latin-1"), ("ascii", "utf-8")])
+def test_a_secret_spelt_in_another_encoding_is_hidden_in_a_decoding_error(
+    encoding: str, spelling: str
+) -> None:
+    secret = "pässwörd-42"  # noqa: S105
+    raw = secret.encode(spelling)
+    output = "login " + "".join(f"\\{byte:03o}" for byte in raw) + "\\n"
+    with scoped(ScopeConfig(redactor=Redactor(values={secret}))), pytest.raises(UnicodeDecodeError) as caught:
+        sh.make(PRINTF)(output).run_sync(output=RunOutputOptions(encoding=encoding, errors="strict"))
+    assert b"ssw" not in caught.value.object
+    assert "ssw" not in repr(caught.value)
+
+
+def test_a_secret_spelt_in_latin_1_is_hidden_in_a_bytes_results_repr() -> None:
+    secret = "pässwörd-42"  # noqa: S105
+    output = "pw " + "".join(f"\\{byte:03o}" for byte in secret.encode("latin-1")) + "\\n"
+    with scoped(ScopeConfig(redactor=Redactor(values={secret}))):
+        result = sh.make(PRINTF)(output).run_sync(output=RunOutputOptions(text=False))
+    assert secret.encode("latin-1") in bytes(result.stdout or b"")  # the data itself is never altered
+    assert "ssw" not in repr(result)
+
+
+def test_a_secret_longer_than_four_kib_is_hidden_in_excerpts_and_reprs() -> None:
+    secret = "tok-" + "0123456789abcdef" * 500  # 8004 characters on one line
+    with scoped(ScopeConfig(redactor=Redactor(values={secret}))):
+        with pytest.raises(UnicodeDecodeError) as caught:
+            sh.make(PRINTF)("%s\\377\\n", secret).run_sync(output=RunOutputOptions(errors="strict"))
+        result = sh.make(PRINTF)("%s", secret).run_sync()
+    assert not _shows_part_of(repr(caught.value), secret[4:])
+    assert not _shows_part_of(repr(result), secret[4:])

@@ -11,6 +11,7 @@ import signal
 import time
 from typing import TYPE_CHECKING, Final
 
+from cuprum.byte_redaction import redact_bytes
 from cuprum.errors import CommandFailed, PipelineFailed, TimeoutExpired, describe_exit
 from cuprum.events import ExecOutcome, ExecPhase
 from cuprum.redaction import DEFAULT_MASK
@@ -158,7 +159,7 @@ def _tail(sup: Supervisor, index: int, stderr: str | bytes | None) -> str:
 
 
 EXCERPT: Final = 32
-"""Characters a rebuilt ``UnicodeError`` keeps on either side of its failing span."""
+"""Characters (bytes, for a decoding error) a rebuilt ``UnicodeError`` keeps either side of its span."""
 
 
 MASKED: Final = DEFAULT_MASK
@@ -179,25 +180,25 @@ def _context(before: str, failing: str, after: str, redact: Callable[[str], str]
 
 
 def _sanitized_decode(error: UnicodeDecodeError, redact: Callable[[str], str]) -> UnicodeDecodeError:
+    """As ``_context``, on bytes: redacted in every view (``redact_bytes``), cut in bytes."""
     data = bytes(error.object)
-    pieces = (
-        data[max(0, error.start - REDACTION_WINDOW) : error.start],
-        data[error.start : error.end],
-        data[error.end : error.end + REDACTION_WINDOW],
-    )
+    before = data[max(0, error.start - REDACTION_WINDOW) : error.start]
+    failing = data[error.start : error.end]
+    after = data[error.end : error.end + REDACTION_WINDOW]
+    masked = UnicodeDecodeError(error.encoding, MASKED.encode(), 0, len(MASKED), error.reason)
     try:
-        # A secret is only recognised in the text its codec gives; context
-        # the codec cannot round-trip is not shown.
-        before, failing, after = (piece.decode(error.encoding, "surrogateescape") for piece in pieces)
-        context = _context(before, failing, after, redact)
-        if context is not None:
-            shown_before, shown_after = (text.encode(error.encoding, "surrogateescape") for text in context)
-            excerpt = shown_before + pieces[1] + shown_after
-            start = len(shown_before)
-            return UnicodeDecodeError(error.encoding, excerpt, start, start + len(pieces[1]), error.reason)
+        shown_before = redact_bytes(before, redact, error.encoding)
+        shown_after = redact_bytes(after, redact, error.encoding)
+        whole = redact_bytes(before + failing + after, redact, error.encoding)
     except (LookupError, UnicodeError):
-        pass
-    return UnicodeDecodeError(error.encoding, MASKED.encode(), 0, len(MASKED), error.reason)
+        return masked  # bytes the codec cannot read back: nothing can be checked, nothing shown
+    if shown_before + failing + shown_after != whole:
+        return masked
+    shown_before, shown_after = shown_before[-EXCERPT:], shown_after[:EXCERPT]
+    start = len(shown_before)
+    return UnicodeDecodeError(
+        error.encoding, shown_before + failing + shown_after, start, start + len(failing), error.reason
+    )
 
 
 def _sanitized_encode(error: UnicodeEncodeError, redact: Callable[[str], str]) -> UnicodeEncodeError:
