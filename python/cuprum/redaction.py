@@ -68,9 +68,6 @@ def url_secret_spans(text: str) -> list[tuple[int, int]]:
 
 _ARGV_CACHE_SIZE: Final = 256
 
-QUOTING_DEPTH: Final = 3
-"""Levels of nested process substitution whose shell quoting of a secret is hidden."""
-
 type Argvs = Sequence[Sequence[str]]
 type Overlays = Sequence[Mapping[str, str]]
 """Environment overlays, applied in order (a scope's, then a run's ``ExecutionContext.env``)."""
@@ -249,12 +246,10 @@ class Redactor:
                 found.update(value for overlay in overlays if (value := overlay.get(name)))
         for secret in [secret for secret in found if "\n" in secret]:
             found.update(piece for line in secret.split("\n") if (piece := line.strip()))
-        # A substitution's argv element shell-quotes its command line, which
-        # spells ' as '"'"' (again at each level of nesting): hide that too.
-        for secret in [secret for secret in found if "'" in secret]:
-            for _ in range(QUOTING_DEPTH):
-                secret = secret.replace("'", "'\"'\"'")  # noqa: PLW2901 (one more level each time)
-                found.add(secret)
+        # A substitution's argv element shell-quotes its command line once
+        # (nested substitutions show as ``<(...)``, unquoted), which spells '
+        # as '"'"': hide that spelling too.
+        found.update([secret.replace("'", "'\"'\"'") for secret in found if "'" in secret])
         return frozenset(found)
 
     def _argv_secrets(self, argv: Sequence[str]) -> frozenset[str]:

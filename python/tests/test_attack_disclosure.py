@@ -201,7 +201,7 @@ def test_a_secret_with_a_quote_is_hidden_inside_a_substitution() -> None:
     events: list[ExecEvent] = []
     with scoped(ScopeConfig(redactor=Redactor(options=["--password"]))), observe(events.append):
         inner = sh.make(ECHO)("--password", secret)
-        outer = sh.make(CAT)(sh.make(CAT)(inner), "/nonexistent")  # nested: quoted twice
+        outer = sh.make(CAT)(sh.make(CAT)(inner), "/nonexistent")  # nested, still quoted once
         with pytest.raises(CommandFailed) as caught:
             outer.run_sync(check=True)
     shown = [str(caught.value), repr(caught.value.result)] + [repr(event.argv) for event in events]

@@ -166,7 +166,9 @@ MASKED: Final = DEFAULT_MASK
 """What a rebuilt ``UnicodeError`` holds instead when a secret touches its failing span."""
 
 
-def _context(before: str, failing: str, after: str, redact: Callable[[str], str]) -> tuple[str, str] | None:
+def _context[T: (str, bytes)](
+    before: T, failing: T, after: T, redact: Callable[[T], T]
+) -> tuple[T, T] | None:
     """The redacted, cut context on either side of a failing span; ``None`` if it cannot be shown.
 
     The window is redacted as one text, so a secret that crosses the span
@@ -180,21 +182,21 @@ def _context(before: str, failing: str, after: str, redact: Callable[[str], str]
 
 
 def _sanitized_decode(error: UnicodeDecodeError, redact: Callable[[str], str]) -> UnicodeDecodeError:
-    """As ``_context``, on bytes: redacted in every view (``redact_bytes``), cut in bytes."""
+    """As ``_sanitized_encode``, on bytes redacted in every view (``redact_bytes``), cut in bytes."""
     data = bytes(error.object)
-    before = data[max(0, error.start - REDACTION_WINDOW) : error.start]
     failing = data[error.start : error.end]
-    after = data[error.end : error.end + REDACTION_WINDOW]
-    masked = UnicodeDecodeError(error.encoding, MASKED.encode(), 0, len(MASKED), error.reason)
     try:
-        shown_before = redact_bytes(before, redact, error.encoding)
-        shown_after = redact_bytes(after, redact, error.encoding)
-        whole = redact_bytes(before + failing + after, redact, error.encoding)
+        context = _context(
+            data[max(0, error.start - REDACTION_WINDOW) : error.start],
+            failing,
+            data[error.end : error.end + REDACTION_WINDOW],
+            lambda piece: redact_bytes(piece, redact, error.encoding),
+        )
     except (LookupError, UnicodeError):
-        return masked  # bytes the codec cannot read back: nothing can be checked, nothing shown
-    if shown_before + failing + shown_after != whole:
-        return masked
-    shown_before, shown_after = shown_before[-EXCERPT:], shown_after[:EXCERPT]
+        context = None  # bytes the codec cannot read back: nothing can be checked, nothing shown
+    if context is None:
+        return UnicodeDecodeError(error.encoding, MASKED.encode(), 0, len(MASKED), error.reason)
+    shown_before, shown_after = context
     start = len(shown_before)
     return UnicodeDecodeError(
         error.encoding, shown_before + failing + shown_after, start, start + len(failing), error.reason
