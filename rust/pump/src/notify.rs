@@ -9,6 +9,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::alloc::{OutOfMemory, Shared};
@@ -93,23 +94,25 @@ impl Notifier {
 
     /// Reset the descriptor, then hand the finished hops' tokens to `take`.
     ///
-    /// The tokens are forgotten only when `take` succeeds. When it fails
-    /// (a binding that could not allocate, say) they stay, and the
-    /// descriptor is made readable again, so no finished hop is ever lost.
+    /// The tokens are forgotten only when `take` succeeds. When it fails or
+    /// panics (a binding that could not allocate: PyO3 panics on a null
+    /// object) they stay, and the descriptor is made readable again, so no
+    /// finished hop is ever lost.
     ///
     /// # Errors
     ///
-    /// `take`'s error.
+    /// `take`'s error; its panic is resumed.
     pub fn drain<R, E>(&self, take: impl FnOnce(&[u64]) -> Result<R, E>) -> Result<R, E> {
         sys::eventfd_drain(self.inner.event.as_fd());
         let mut tokens = self.inner.tokens();
-        let result = take(&tokens.done);
-        if result.is_ok() {
+        let taken = catch_unwind(AssertUnwindSafe(|| take(&tokens.done)));
+        if let Ok(Ok(_)) = taken {
             tokens.done.clear();
         } else {
             sys::eventfd_signal(self.inner.event.as_fd());
         }
-        result
+        drop(tokens);
+        taken.unwrap_or_else(|panic| resume_unwind(panic))
     }
 
     /// Hops started with this notifier and not finished yet.

@@ -323,6 +323,24 @@ fn a_failed_drain_keeps_its_tokens() {
     assert!(!crate::wait_readable(notifier.fd(), 0).unwrap());
 }
 
+/// The same when the taker panics (PyO3 panics when Python is out of memory).
+#[test]
+fn a_panicking_drain_keeps_its_tokens() {
+    let notifier = Notifier::new().unwrap();
+    let (up_read, up_write) = pipe();
+    let (_down_read, down_write) = pipe();
+    drop(up_write);
+    let (handle, _, _) = hop(up_read, down_write, config(4096, false), &notifier);
+    assert!(crate::wait_readable(notifier.fd(), 20_000).unwrap());
+    let panicked = std::panic::catch_unwind(|| {
+        notifier.drain(|_| -> Result<(), ()> { panic!("no memory for the list") })
+    });
+    assert!(panicked.is_err());
+    assert!(crate::wait_readable(notifier.fd(), 0).unwrap());
+    let taken = notifier.drain(|tokens| Ok::<_, ()>(tokens.to_vec()));
+    assert_eq!(taken, Ok(vec![handle.token()]));
+}
+
 /// A producer that `vmsplice`s its buffer and rewrites it once its pipe has
 /// drained: the default (copying) hop must deliver what was written.
 #[test]
