@@ -68,7 +68,8 @@ class ExecEvent(NamedTuple):
     pid
         The process id, once started.
     timestamp
-        Wall-clock time (``time.time()``) of the event.
+        Wall-clock time (``time.time()``) of the event; the lines of one
+        read share one.
     line
         For ``stdout``/``stderr``: one line of output, exactly as written
         but for its final ``\n`` (a ``\r`` before it is kept).

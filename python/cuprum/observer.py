@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final, cast
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
     from cuprum.events import AsyncObserveHook, SyncObserveHook
     from cuprum.redaction import Overlays, Redactor
@@ -126,7 +126,7 @@ class EventSource:
         argv = fields.argv if isinstance(fields, ExecEvent) else fields
         others = tuple(other for other in argvs if other is not argv)
         kept = _env_to_hide(self._redactors, env)
-        self._line: Callable[[str], str] = _line_redactor(self._redactors, argv, others, kept)
+        self._line = _line_redactor(self._redactors, argv, others, kept)
         self._noise = noise_matcher(noise_rules)
         self._fields: ExecEvent | None = None
         if isinstance(fields, ExecEvent) and self.observed:
@@ -182,47 +182,49 @@ class EventSource:
         fields = self._fields
         if fields is None or not lines:
             return None
-        head = (phase, *fields[1:5], self.pid)
-        middle = (None, None, *fields[10:15])
-        tail = fields[16:21]
-        redact = self._line
+        # Lines read together share one timestamp; the fields around the
+        # line are built once per batch, the line's event is one tuple.
+        before = (phase, *fields[1:5], self.pid, time.time())
+        after = (None, None, *fields[10:15], True, *fields[16:21])
+        shown = self._line.lines(lines)
         noisy = self._noise
-        now = time.time
-        final = len(lines) - 1
-        events = [
-            _new_event(
-                ExecEvent,
-                (
-                    *head,
-                    now(),
-                    redact(line),
-                    *middle,
-                    index < final or last_newline,
-                    *tail,
-                    noisy is not None and noisy(line),
-                ),
+        events: Iterable[ExecEvent]
+        if noisy is None:
+            after = (*after, False)
+            events = (_new_event(ExecEvent, (*before, line, *after)) for line in shown)
+        else:
+            events = (
+                _new_event(ExecEvent, (*before, line, *after, noisy(raw)))
+                for line, raw in zip(shown, lines, strict=True)
             )
-            for index, line in enumerate(lines)
-        ]
+        if not last_newline:
+            events = list(events)
+            events[-1] = events[-1]._replace(newline=False)
         return self._deliver(events)
 
-    def _deliver(self, events: Sequence[ExecEvent]) -> Awaitable[None] | None:
-        pending: list[Awaitable[object]] = []
+    def _deliver(self, events: Iterable[ExecEvent]) -> Awaitable[None] | None:
+        """Each event to every sync observer, built as it is delivered; then the ``async`` ones."""
+        pending: list[tuple[Awaitable[object], ExecEvent]] = []
+        kept: list[ExecEvent] | None = [] if self._async else None
         for event in events:
+            if kept is not None:
+                kept.append(event)
             for hook in self._sync:
                 try:
                     if (outcome := hook(event)) is not None and inspect.isawaitable(outcome):
-                        pending.append(outcome)  # a plain function that returned a coroutine
+                        pending.append((outcome, event))  # a plain function that returned a coroutine
                 except (Exception, asyncio.CancelledError) as error:  # noqa: BLE001 (reported: observers never steer)
                     # Sync code is never cancelled from outside: a CancelledError here is the hook's own.
                     _report(hook, event, error)
-        if not self._async and not pending:
+        if kept is None and not pending:
             return None
-        return self._deliver_async(events, pending)
+        return self._deliver_async(kept or (), pending)
 
-    async def _deliver_async(self, events: Sequence[ExecEvent], pending: list[Awaitable[object]]) -> None:
-        for awaitable in pending:
-            await self._bounded(awaitable, None, events[0])
+    async def _deliver_async(
+        self, events: Sequence[ExecEvent], pending: list[tuple[Awaitable[object], ExecEvent]]
+    ) -> None:
+        for awaitable, event in pending:
+            await self._bounded(awaitable, None, event)
         for event in events:
             for hook in self._async:
                 await self._bounded(None, hook, event)
@@ -282,7 +284,7 @@ def _line_redactor(
     argv: tuple[str, ...],
     others: tuple[tuple[str, ...], ...],
     env: tuple[Mapping[str, str], ...],
-) -> Callable[[str], str]:
+) -> LineRedaction:
     """The cheapest function that applies ``redactors`` to one output line."""
     from cuprum.redaction import hides_only_urls_in_text  # noqa: PLC0415 (redaction imports the scope)
 
@@ -318,6 +320,12 @@ class LineRedaction:
         for redactor in self.redactors:
             line = redactor.redact_text(line, argv=self.argv, argvs=self.others, env=self.env)
         return line
+
+    def lines(self, lines: Sequence[str]) -> Sequence[str]:
+        """Each of ``lines`` redacted (a batch without ``://`` costs one search for the default)."""
+        if self.url_only and "://" not in "\n".join(lines):  # "://" holds no newline: no match is cut
+            return lines
+        return [self(line) for line in lines]
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled by value (slots and no ``__dict__``)."""

@@ -547,3 +547,64 @@ def test_a_program_that_cannot_start_reports_failed() -> None:
             sh.make("/nonexistent/x", catalogue=missing)().run_sync()
 
     assert _exit_outcomes(run_missing) == {None: ExecOutcome.FAILED}
+
+
+# --- the line-event hot path: built as delivered, redacted per batch ------------------
+
+URL_IN_TWO_READS = (
+    "import sys, time\n"
+    "sys.stdout.write('x\\n' * 1000 + 'clone https://deploy:')\n"
+    "sys.stdout.flush()\n"
+    "time.sleep(0.2)\n"
+    "sys.stdout.write('hunter2@example.org/r.git\\nplain\\n')\n"
+)
+
+
+def test_a_url_password_cut_between_two_reads_is_hidden_from_line_events() -> None:
+    # The default redactor looks for "://" once per batch of lines; a URL
+    # whose halves arrive in two reads is one line of the second batch.
+    events, result = observed_run(py(URL_IN_TWO_READS))
+    shown = [line for line in lines(events, ExecPhase.STDOUT) if line is not None]
+    assert len(shown) == 1002
+    assert shown[1000] == "clone https://deploy:***@example.org/r.git"
+    assert shown[-1] == "plain"
+    assert not any("hunter2" in line for line in shown)
+    assert "hunter2" in str(getattr(result, "stdout", ""))  # the data itself is never altered
+
+
+def test_sync_and_async_observers_see_every_line_in_order() -> None:
+    seen_sync: list[str] = []
+    seen_async: list[str] = []
+    awaited: list[str] = []
+
+    def sync_hook(event: ExecEvent) -> None:
+        if event.phase is ExecPhase.STDOUT and event.line is not None:
+            seen_sync.append(event.line)
+
+    async def async_hook(event: ExecEvent) -> None:
+        if event.phase is ExecPhase.STDOUT and event.line is not None:
+            seen_async.append(event.line)
+
+    async def later(line: str) -> None:
+        await asyncio.sleep(0)
+        awaited.append(line)
+
+    def returns_a_coroutine(event: ExecEvent) -> object:
+        # A plain function that returns an awaitable: it is awaited too.
+        return later(event.line) if event.phase is ExecPhase.STDOUT and event.line is not None else None
+
+    expected = [str(number) for number in range(1, 20001)]
+    with observe(sync_hook), observe(async_hook), observe(returns_a_coroutine):
+        py("print('\\n'.join(str(n) for n in range(1, 20001)))").run_sync()
+    assert seen_sync == expected
+    assert seen_async == expected
+    assert awaited == expected
+
+
+def test_lines_read_together_share_a_timestamp_and_keep_their_order() -> None:
+    events, _ = observed_run(py("print('\\n'.join(str(n) for n in range(5000)))"))
+    stdout = [event for event in events if event.phase is ExecPhase.STDOUT]
+    assert [event.line for event in stdout] == [str(n) for n in range(5000)]
+    stamps = [event.timestamp for event in stdout]
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) < len(stamps)  # one per read, not one per line

@@ -22,6 +22,7 @@ import os
 import select
 from typing import TYPE_CHECKING, Final
 
+from cuprum.engine.capture import CaptureBuffer
 from cuprum.fdio import LoopFd, write_nosigpipe
 
 if TYPE_CHECKING:
@@ -70,25 +71,25 @@ class LineSplitter:
         return partial
 
 
-def decode_all(data: bytes, encoding: str, errors: str, *, cut_short: bool) -> str:
+def decode_all(data: CaptureBuffer, encoding: str, errors: str, *, cut_short: bool) -> str:
     """Decode a whole capture; after a kill, a strict decode that fails falls back to replacement.
 
     A process killed mid-character is not at fault, and a decoding error must
     not hide the timeout or cancellation that killed it.
     """
     try:
-        return data.decode(encoding, errors)
+        return data.text(encoding, errors)
     except UnicodeDecodeError:
         if not cut_short:
             raise
-        return data.decode(encoding, "replace")
+        return data.text(encoding, "replace")
 
 
 class OutputSink:
     """What happens to one output stream: capture, echo, line events, a live reader."""
 
     __slots__ = (
-        "_chunks",
+        "_captured",
         "_decoder",
         "_echo",
         "_encoding",
@@ -113,7 +114,7 @@ class OutputSink:
         live: LiveStream[str] | LiveStream[bytes] | None = None,
     ) -> None:
         self._phase = phase
-        self._chunks: list[bytes] | None = [] if capture and live is None else None
+        self._captured = CaptureBuffer(text=text) if capture and live is None else None
         self._text = text
         self._encoding = encoding
         self._errors = errors
@@ -126,10 +127,15 @@ class OutputSink:
         )
         self._splitter = LineSplitter() if events is not None else None
 
+    @property
+    def direct(self) -> CaptureBuffer | None:
+        """The capture, when capturing is all this sink does: a reader may read straight into it."""
+        return self._captured if self._decoder is None and self._live is None else None
+
     def feed(self, data: bytes) -> Awaitable[object] | None:
         """Take one chunk; an awaitable means: read no more until it is done."""
-        if self._chunks is not None:
-            self._chunks.append(data)
+        if self._captured is not None:
+            self._captured.append(data)
         pending: Awaitable[object] | None = None
         if self._decoder is not None:
             pending = self._take_text(self._decoder.decode(data))
@@ -178,13 +184,11 @@ class OutputSink:
         """The captured output (``None`` when not capturing)."""
         if self._live is not None:
             return self._live.remainder()
-        if self._chunks is None:
+        if self._captured is None:
             return None
-        data = b"".join(self._chunks)
-        self._chunks = [data]
         if not self._text:
-            return data
-        return decode_all(data, self._encoding, self._errors, cut_short=cut_short)
+            return self._captured.data()
+        return decode_all(self._captured, self._encoding, self._errors, cut_short=cut_short)
 
 
 async def _both(first: Awaitable[object], second: Awaitable[object]) -> None:
@@ -242,6 +246,10 @@ class PipeReader:
         self._fd.watch_read(self._readable)
 
     def _readable(self) -> None:
+        direct = self._sink.direct
+        if direct is not None:
+            self._read_into(direct)
+            return
         try:
             data = os.read(self._fd.fd, self._size)
         except (BlockingIOError, InterruptedError):
@@ -262,6 +270,20 @@ class PipeReader:
         if pending is not None:
             self._fd.unwatch_read()
             self._pending = asyncio.ensure_future(self._resume_after(pending))
+
+    def _read_into(self, capture: CaptureBuffer) -> None:
+        """``_readable`` for a sink that only captures: no chunk object, no sink call."""
+        try:
+            count = capture.read_from(self._fd.fd, self._size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self._end(error)
+            return
+        if not count:
+            self._end(None)
+        elif count == self._size and self._size < self._limit:
+            self._size = min(self._size * 2, self._limit)
 
     async def _resume_after(self, pending: Awaitable[object]) -> None:
         try:
