@@ -8,6 +8,7 @@ the end-to-end tests capture more than ``SPILL`` through ``run()``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import py
+from support import no_fd_leak, py
 
 from cuprum import ExecutionContext, RunOutputOptions
 from cuprum.engine import capture
@@ -212,3 +213,34 @@ def test_a_decoding_error_far_into_a_large_capture_names_its_byte() -> None:
     assert error.object[: error.start].endswith(b"x" * 16)
     assert error.object[error.start : error.end] == b"\xff"
     assert error.object[error.end :].startswith(b"y" * 16)
+
+
+def test_a_capture_that_cannot_grow_fails_the_run_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = capture._mapping  # pyright: ignore[reportPrivateUsage]
+
+    class Exhausted:
+        """A mapping that the kernel refuses to grow (``ENOMEM``)."""
+
+        def __init__(self, size: int) -> None:
+            self._inner = real(size)
+
+        def resize(self, _size: int) -> None:
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._inner, name)
+
+        def __len__(self) -> int:
+            return len(self._inner)
+
+        def __setitem__(self, index: slice, value: bytes) -> None:
+            self._inner[index] = value
+
+        def __buffer__(self, flags: int) -> memoryview:
+            return memoryview(self._inner)
+
+    monkeypatch.setattr(capture, "_mapping", Exhausted)
+    code = f"import sys\nsys.stdout.buffer.write(b'x' * {8 * SPILL})\n"
+    with no_fd_leak(), pytest.raises(OSError, match="Cannot allocate memory") as caught:
+        py(code).run_sync(timeout=60)
+    assert caught.value.errno == errno.ENOMEM

@@ -58,7 +58,10 @@ class CaptureBuffer:
         Raises
         ------
         OSError
-            As ``os.read`` (``BlockingIOError`` when nothing is ready).
+            As ``os.read`` (``BlockingIOError`` when nothing is ready), or
+            when the mapping cannot grow (``ENOMEM``).
+        MemoryError
+            When a chunk cannot be allocated.
         """
         if self._map is None:
             data = os.read(fd, limit)
@@ -111,7 +114,7 @@ class CaptureBuffer:
         capacity = max(needed, 2 * len(old))
         try:
             old.resize(capacity)  # mremap on Linux: no byte is copied
-        except (OSError, SystemError, ValueError):  # no mremap here: copy into a larger mapping
+        except SystemError:  # no mremap on this platform: copy into a larger mapping
             grown = _mapping(capacity)
             grown[: self._size] = old[: self._size]
             old.close()

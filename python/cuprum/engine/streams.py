@@ -277,7 +277,7 @@ class PipeReader:
             count = capture.read_from(self._fd.fd, self._size)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as error:
+        except (OSError, MemoryError) as error:  # out of memory ends the run, reported
             self._end(error)
             return
         if not count:
