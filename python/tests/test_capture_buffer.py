@@ -244,3 +244,17 @@ def test_a_capture_that_cannot_grow_fails_the_run_cleanly(monkeypatch: pytest.Mo
     with no_fd_leak(), pytest.raises(OSError, match="Cannot allocate memory") as caught:
         py(code).run_sync(timeout=60)
     assert caught.value.errno == errno.ENOMEM
+
+
+def test_a_finished_run_releases_its_raw_capture(monkeypatch: pytest.MonkeyPatch) -> None:
+    released: list[int] = []
+    real = CaptureBuffer.release
+
+    def release(self: CaptureBuffer) -> None:
+        released.append(len(self))
+        real(self)
+
+    monkeypatch.setattr(CaptureBuffer, "release", release)
+    result = py(WRITE_LARGE).run_sync(timeout=60)
+    assert result.stdout == expected_large()
+    assert sorted(released) == sorted([0, len(expected_large().encode())])  # stderr, then stdout

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from support import PYTHON, SH, TEST_CATALOGUE, py, shell
+from support import PYTHON, SH, TEST_CATALOGUE, kill_group_quietly, py, shell, written_pids
 
 from cuprum import (
     CAT,
@@ -608,3 +608,39 @@ def test_lines_read_together_share_a_timestamp_and_keep_their_order() -> None:
     stamps = [event.timestamp for event in stdout]
     assert stamps == sorted(stamps)
     assert len(set(stamps)) < len(stamps)  # one per read, not one per line
+
+
+ESCAPED_HOLDER = (
+    "import os, sys, time\n"
+    "if os.fork() == 0:\n"  # a grandchild that leaves the group and keeps stdout open
+    "    os.setsid()\n"
+    "    with open(sys.argv[1], 'a') as pids:\n"
+    "        pids.write(f'{os.getpid()}\\n')\n"
+    "    time.sleep(60)\n"
+    "    os._exit(0)\n"
+    "sys.stdout.write('first\\npartial')\n"
+    "sys.stdout.flush()\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_a_stream_stopped_by_teardown_still_gives_async_observers_its_last_partial_line(
+    tmp_path: pathlib.Path,
+) -> None:
+    # The escaped grandchild holds stdout open, so teardown stops the reader
+    # instead of reading to end of file: the partial line must still arrive.
+    seen: list[tuple[str, bool | None]] = []
+
+    async def on_line(event: ExecEvent) -> None:
+        if event.phase is ExecPhase.STDOUT and event.line is not None:
+            seen.append((event.line, event.newline))
+
+    pid_file = tmp_path / "escaped"
+    context = ExecutionContext(cancel_grace=0.1)
+    try:
+        with observe(on_line), pytest.raises(TimeoutExpired):
+            py(ESCAPED_HOLDER, str(pid_file)).run_sync(timeout=0.5, context=context)
+        assert seen == [("first", True), ("partial", False)]
+    finally:
+        for pid in written_pids(pid_file):
+            kill_group_quietly(pid)

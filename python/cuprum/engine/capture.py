@@ -95,6 +95,14 @@ class CaptureBuffer:
         with memoryview(self._map) as view, view[: self._size] as used:
             return str(used, encoding, errors)
 
+    def release(self) -> None:
+        """Drop everything captured (the mapping is unmapped now, not at the next collection)."""
+        self._chunks = []
+        self._size = 0
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
     def _spill(self) -> None:
         """Move the chunks into a mapping twice their size."""
         self._map = _mapping(2 * self._size)

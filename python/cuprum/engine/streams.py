@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
 import os
 import select
 from typing import TYPE_CHECKING, Final
@@ -95,6 +94,7 @@ class OutputSink:
         "_encoding",
         "_errors",
         "_events",
+        "_kept",
         "_live",
         "_phase",
         "_splitter",
@@ -115,6 +115,7 @@ class OutputSink:
     ) -> None:
         self._phase = phase
         self._captured = CaptureBuffer(text=text) if capture and live is None else None
+        self._kept: str | bytes | None = None
         self._text = text
         self._encoding = encoding
         self._errors = errors
@@ -181,14 +182,23 @@ class OutputSink:
         return pending
 
     def value(self, *, cut_short: bool) -> str | bytes | None:
-        """The captured output (``None`` when not capturing)."""
+        """The captured output (``None`` when not capturing).
+
+        It is built once: the raw capture is released then, so a finished
+        run holds its output once, in the result.
+        """
         if self._live is not None:
             return self._live.remainder()
-        if self._captured is None:
-            return None
-        if not self._text:
-            return self._captured.data()
-        return decode_all(self._captured, self._encoding, self._errors, cut_short=cut_short)
+        captured = self._captured
+        if captured is None:
+            return self._kept
+        if self._text:
+            self._kept = decode_all(captured, self._encoding, self._errors, cut_short=cut_short)
+        else:
+            self._kept = captured.data()
+        self._captured = None
+        captured.release()
+        return self._kept
 
 
 async def _both(first: Awaitable[object], second: Awaitable[object]) -> None:
@@ -338,9 +348,22 @@ class PipeReader:
         if not self._ending:
             self._ending = True
             self._fd.close()
-            with contextlib.suppress(Exception):  # teardown keeps what it has
-                self._sink.finish(cut_short=True)
+            try:
+                last = self._sink.finish(cut_short=True)
+            except Exception:  # noqa: BLE001 (teardown keeps what it has)
+                last = None
+            if last is not None:  # the last line, to async observers: within the delivery budget
+                self._pending = asyncio.ensure_future(self._deliver_last(last))
+                return
         self._report(None)
+
+    async def _deliver_last(self, last: Awaitable[object]) -> None:
+        try:
+            await last
+        except Exception:  # noqa: BLE001, S110 (an observer's failure is reported where it is delivered)
+            pass
+        finally:
+            self._report(None)
 
 
 class PipeWriter:
