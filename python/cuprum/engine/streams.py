@@ -256,22 +256,26 @@ class PipeReader:
         self._fd.watch_read(self._readable)
 
     def _readable(self) -> None:
-        direct = self._sink.direct
-        if direct is not None:
-            self._read_into(direct)
-            return
+        direct = self._sink.direct  # a sink that only captures is read into, with no chunk object
+        data = None
         try:
-            data = os.read(self._fd.fd, self._size)
+            if direct is not None:
+                count = direct.read_from(self._fd.fd, self._size)
+            else:
+                data = os.read(self._fd.fd, self._size)
+                count = len(data)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as error:
+        except (OSError, MemoryError) as error:  # out of memory too ends the run, reported
             self._end(error)
             return
-        if not data:
+        if not count:
             self._end(None)
             return
-        if len(data) == self._size and self._size < self._limit:
+        if count == self._size and self._size < self._limit:
             self._size = min(self._size * 2, self._limit)
+        if data is None:
+            return
         try:
             pending = self._sink.feed(data)
         except Exception as error:  # noqa: BLE001 (a raising sink ends the run, reported by the supervisor)
@@ -280,20 +284,6 @@ class PipeReader:
         if pending is not None:
             self._fd.unwatch_read()
             self._pending = asyncio.ensure_future(self._resume_after(pending))
-
-    def _read_into(self, capture: CaptureBuffer) -> None:
-        """``_readable`` for a sink that only captures: no chunk object, no sink call."""
-        try:
-            count = capture.read_from(self._fd.fd, self._size)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (OSError, MemoryError) as error:  # out of memory ends the run, reported
-            self._end(error)
-            return
-        if not count:
-            self._end(None)
-        elif count == self._size and self._size < self._limit:
-            self._size = min(self._size * 2, self._limit)
 
     async def _resume_after(self, pending: Awaitable[object]) -> None:
         try:
