@@ -302,24 +302,37 @@ fn workers_have_blocked_sigpipe_when_start_runtime_returns() {
     assert!(!crate::sys::sigpipe_blocked() || seen > 0);
 }
 
+/// A hop that has already finished (its source was empty), with its
+/// completion waiting on `notifier`; returns the hop's token.
+fn finished_hop(notifier: &Notifier) -> u64 {
+    let (up_read, up_write) = pipe();
+    let (_down_read, down_write) = pipe();
+    drop(up_write);
+    let (handle, _, _) = hop(up_read, down_write, config(4096, false), notifier);
+    assert!(crate::wait_readable(notifier.fd(), 20_000).unwrap());
+    handle.token()
+}
+
+/// After a drain that took nothing: the descriptor is readable again and the
+/// next drain gets `token`.
+fn assert_kept(notifier: &Notifier, token: u64) {
+    assert!(crate::wait_readable(notifier.fd(), 0).unwrap());
+    let taken = notifier.drain(|tokens| Ok::<_, ()>(tokens.to_vec()));
+    assert_eq!(taken, Ok(vec![token]));
+}
+
 /// A drain whose taker fails (a binding out of memory) loses no token: the
 /// descriptor is readable again and the next drain gets them.
 #[test]
 fn a_failed_drain_keeps_its_tokens() {
     let notifier = Notifier::new().unwrap();
-    let (up_read, up_write) = pipe();
-    let (_down_read, down_write) = pipe();
-    drop(up_write);
-    let (handle, _, _) = hop(up_read, down_write, config(4096, false), &notifier);
-    assert!(crate::wait_readable(notifier.fd(), 20_000).unwrap());
+    let token = finished_hop(&notifier);
     let failed: Result<(), &str> = notifier.drain(|tokens| {
-        assert_eq!(tokens, [handle.token()]);
+        assert_eq!(tokens, [token]);
         Err("no memory")
     });
     assert_eq!(failed, Err("no memory"));
-    assert!(crate::wait_readable(notifier.fd(), 0).unwrap());
-    let taken = notifier.drain(|tokens| Ok::<_, ()>(tokens.to_vec()));
-    assert_eq!(taken, Ok(vec![handle.token()]));
+    assert_kept(&notifier, token);
     assert!(!crate::wait_readable(notifier.fd(), 0).unwrap());
 }
 
@@ -327,18 +340,12 @@ fn a_failed_drain_keeps_its_tokens() {
 #[test]
 fn a_panicking_drain_keeps_its_tokens() {
     let notifier = Notifier::new().unwrap();
-    let (up_read, up_write) = pipe();
-    let (_down_read, down_write) = pipe();
-    drop(up_write);
-    let (handle, _, _) = hop(up_read, down_write, config(4096, false), &notifier);
-    assert!(crate::wait_readable(notifier.fd(), 20_000).unwrap());
+    let token = finished_hop(&notifier);
     let panicked = std::panic::catch_unwind(|| {
         notifier.drain(|_| -> Result<(), ()> { panic!("no memory for the list") })
     });
     assert!(panicked.is_err());
-    assert!(crate::wait_readable(notifier.fd(), 0).unwrap());
-    let taken = notifier.drain(|tokens| Ok::<_, ()>(tokens.to_vec()));
-    assert_eq!(taken, Ok(vec![handle.token()]));
+    assert_kept(&notifier, token);
 }
 
 /// A producer that `vmsplice`s its buffer and rewrites it once its pipe has
