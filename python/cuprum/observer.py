@@ -61,21 +61,33 @@ def new_exec_id() -> str:
 
 
 class DeliveryBudget:
-    """The time left for ``async`` observers once a run has been cut short.
+    """The time ``async`` observers may take, shared by every event source of a run.
 
-    ``None`` (the default) means no limit; ``start(seconds)`` opens a budget
-    shared by every event source of the run.
+    Once the run is cut short, or once its own deadline has passed, observers
+    have ``allowance`` more seconds, then they are cut short or skipped. So
+    an observer that never returns, even on a ``plan`` or ``start`` event,
+    cannot hold a run past its timeout by more than the allowance.
+
+    Parameters
+    ----------
+    allowance
+        Seconds granted after the run's deadline or its teardown, whichever
+        comes first.
+    run_deadline
+        The run's deadline (``time.monotonic()`` seconds), ``None`` for none.
     """
 
-    __slots__ = ("deadline",)
+    __slots__ = ("allowance", "deadline")
 
-    def __init__(self) -> None:
-        self.deadline: float | None = None
+    def __init__(self, allowance: float = 1.5, run_deadline: float | None = None) -> None:
+        self.allowance = allowance
+        self.deadline: float | None = None if run_deadline is None else run_deadline + allowance
 
-    def start(self, seconds: float) -> None:
-        """Limit further ``async`` deliveries to ``seconds`` from now (first call wins)."""
-        if self.deadline is None:
-            self.deadline = time.monotonic() + seconds
+    def start(self) -> None:
+        """The run is being cut short: the allowance counts from now, unless the deadline came first."""
+        deadline = time.monotonic() + self.allowance
+        if self.deadline is None or deadline < self.deadline:
+            self.deadline = deadline
 
     def remaining(self) -> float | None:
         """Seconds left, or ``None`` without a budget."""

@@ -521,17 +521,76 @@ def test_a_broken_stdin_is_one_event_and_no_log(caplog: pytest.LogCaptureFixture
 def test_a_slow_observer_does_not_defeat_the_timeout(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
 
-    async def slow(_event: ExecEvent) -> None:
-        await asyncio.sleep(1.0)
+    async def slow(event: ExecEvent) -> None:
+        if event.phase not in {ExecPhase.PLAN, ExecPhase.START}:
+            await asyncio.sleep(1.0)
 
     started = time.monotonic()
     with observe(slow), pytest.raises(TimeoutExpired):
-        shell(f"echo $$ > '{pidfile}'; sleep 30").run_sync(timeout=0.3)
+        shell(f"echo $$ > '{pidfile}'; sleep 30").run_sync(timeout=2.0)
     elapsed = time.monotonic() - started
-    # plan + start are delivered before the deadline matters (2 s); after it
-    # the observers share a bounded budget.
-    assert elapsed < 6.0, f"the timeout was reported after {elapsed:.1f} s"
+    # After the deadline the observers share a bounded budget (1.5 s).
+    assert elapsed < 35.0, f"the timeout was reported after {elapsed:.1f} s"
     _assert_dead(written_pids(pidfile))
+
+
+@pytest.mark.parametrize("phase", [ExecPhase.PLAN, ExecPhase.START])
+def test_an_observer_that_never_returns_cannot_hold_a_run_past_its_timeout(
+    tmp_path: Path, phase: ExecPhase
+) -> None:
+    pidfile = tmp_path / "pid"
+    hung: list[ExecPhase] = []
+
+    async def hang(event: ExecEvent) -> None:
+        if event.phase is phase:
+            hung.append(phase)
+            await asyncio.Event().wait()
+
+    started = time.monotonic()
+    with observe(hang), pytest.raises(TimeoutExpired) as caught:
+        shell(f"echo $$ > '{pidfile}'; sleep 600 & echo $! >> '{pidfile}'; wait").run_sync(timeout=0.5)
+    elapsed = time.monotonic() - started
+    # The deadline (0.5 s), then the observers' allowance (1.5 s): ~2 s, not forever.
+    assert hung == [phase]
+    assert elapsed < 20.0, f"the timeout was reported after {elapsed:.1f} s"
+    assert caught.value.timeout == 0.5
+    if phase is ExecPhase.PLAN:
+        assert not pidfile.exists(), "a run whose deadline passed before the spawn must not start"
+    else:
+        _assert_dead(written_pids(pidfile))
+
+
+def test_a_before_hook_that_never_returns_cannot_hold_a_run_past_its_timeout(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+
+    async def hang(_cmd: SafeCmd) -> None:
+        await asyncio.Event().wait()
+
+    events, observing = record()
+    started = time.monotonic()
+    with before(hang), observing, pytest.raises(TimeoutExpired, match="timed out"):
+        shell(f"touch '{marker}'").run_sync(timeout=0.3)
+    assert time.monotonic() - started < 20.0
+    assert not marker.exists()
+    assert [event.phase for event in events] == [ExecPhase.PLAN, ExecPhase.TIMEOUT, ExecPhase.EXIT]
+    assert events[-1].outcome is ExecOutcome.TIMED_OUT
+
+
+def test_a_before_hooks_own_timeout_error_is_not_the_runs_timeout() -> None:
+    async def refuse(_cmd: SafeCmd) -> None:
+        message = "the licence server did not answer"
+        raise TimeoutError(message)
+
+    with before(refuse), pytest.raises(TimeoutError, match="licence server") as caught:
+        sh.make(ECHO)("x").run_sync(timeout=30)
+    assert not isinstance(caught.value, TimeoutExpired)
+
+
+def test_a_slow_plain_function_before_hook_counts_against_the_timeout(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with before(lambda _cmd: time.sleep(0.5)), pytest.raises(TimeoutExpired):
+        shell(f"touch '{marker}'").run_sync(timeout=0.05)
+    assert not marker.exists()
 
 
 # --- 13. the smaller holes ---------------------------------------------------------------

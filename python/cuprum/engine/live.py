@@ -78,10 +78,9 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
                 ExecPhase.EXIT, error=f"{type(error).__name__}: {error}", outcome=ExecOutcome.FAILED
             )
             raise error
-        if plan.timeout is not None and plan.timeout <= 0:
+        if plan.deadline is not None and plan.remaining() <= 0:
             await self._expired_before_start(plan)
-        for stage in plan.stages:
-            await run_before_hooks(plan.scope.before_hooks, stage.cmd)
+        await self._before_hooks(plan)
         try:
             await self._substitutions.start(plan)
         except BaseException as error:
@@ -120,8 +119,25 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         finally:
             self._state = "closed"
 
+    async def _before_hooks(self, plan: Plan) -> None:
+        """Run the before hooks within the run's deadline; past it, nothing starts."""
+        limit = asyncio.timeout(None if plan.deadline is None else plan.remaining())
+        try:
+            async with limit:
+                for stage in plan.stages:
+                    await run_before_hooks(plan.scope.before_hooks, stage.cmd)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # a hook's own error
+            await self._expired_before_start(plan)
+        if plan.deadline is not None and plan.remaining() <= 0:
+            await self._expired_before_start(plan)  # a slow plain-function hook
+
     async def _expired_before_start(self, plan: Plan) -> NoReturn:
-        """A timeout of zero or less: nothing starts (as ``subprocess`` with an expired timeout)."""
+        """The deadline passed before the spawn (a timeout of zero or less, slow observers or hooks).
+
+        Nothing starts, as with ``subprocess`` and an expired timeout.
+        """
         self._state = "closed"
         for stage in plan.stages:
             await stage.events.emit(ExecPhase.TIMEOUT)

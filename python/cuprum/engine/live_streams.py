@@ -9,11 +9,11 @@ the first stage's stdin and reports the stream's end once.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import collections
 from typing import TYPE_CHECKING, Final, Generic
 
 from cuprum._typing import OutT
+from cuprum.engine.decoding import StreamDecoder
 from cuprum.errors import LineTooLongError, LiveProcessError
 from cuprum.events import ExecPhase
 
@@ -51,7 +51,7 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     )  # fmt: skip
 
     def __init__(self, *, text: bool, encoding: str, errors: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors) if text else None
+        self._decoder = StreamDecoder(encoding, errors) if text else None
         self._empty: OutT = "" if text else b""  # pyright: ignore[reportAttributeAccessIssue]
         self._newline: OutT = "\n" if text else b"\n"  # pyright: ignore[reportAttributeAccessIssue]
         self._lines: collections.deque[OutT] = collections.deque()
@@ -94,11 +94,7 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
     def end(self) -> None:
         """The stream has ended (EOF or teardown)."""
         if self._decoder is not None and not self._eof:
-            try:
-                tail = self._decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                self._decoder.reset()
-                tail = "\ufffd"
+            tail = self._decoder.finish(forgive=True)
             if tail:
                 self._split(tail)  # pyright: ignore[reportArgumentType]
         if self._partial and not self._eof:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import math
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +78,9 @@ class Plan:
     scope: ScopeState
     backend: StreamBackend
     timeout: float | None
+    deadline: float | None
+    """When the run times out (``time.monotonic()`` seconds): counted from ``run()`` or
+    ``start()``, so slow observers and before hooks count against the timeout."""
     env: dict[str, str] | None
     cwd: str | None
     text: bool
@@ -97,6 +102,10 @@ class Plan:
     start_error: tuple[int, OSError] | None = None
     """A stage that cannot start (its program is not on PATH, the directory is missing):
     reported as that stage's ``exit`` event after the ``plan`` events, then raised."""
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (``inf`` without one; never below zero)."""
+        return math.inf if self.deadline is None else max(0.0, self.deadline - time.monotonic())
 
     @property
     def shown(self) -> str:
@@ -144,6 +153,7 @@ def check_runnable(runnable: SafeCmd | Pipeline) -> None:
 
 def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     """Check and resolve everything about a run (see the module doc)."""
+    began = time.monotonic()
     scope = current_scope()
     cmds = (runnable,) if isinstance(runnable, SafeCmd) else runnable.stages
     specs = tuple(spec_of(cmd) for cmd in cmds)
@@ -187,7 +197,8 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
     capture = output.capture and output.stdout is None
     observed = scope.observed
     env_names = tuple(sorted({name for overlay in overlays for name in overlay})) if observed else ()
-    budget = DeliveryBudget()
+    deadline = None if timeout is None else began + timeout
+    budget = DeliveryBudget(max(context.cancel_grace, 0.1) + 1.0, deadline)
     exec_id = new_exec_id()
     is_pipeline = isinstance(runnable, Pipeline)
     stages = tuple(
@@ -220,6 +231,7 @@ def prepare(runnable: SafeCmd | Pipeline, request: RunRequest) -> Plan:
         scope=scope,
         backend=backend,
         timeout=timeout,
+        deadline=deadline,
         env=env,
         cwd=cwd,
         text=output.text,

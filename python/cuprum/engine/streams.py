@@ -16,12 +16,12 @@ without ``\n`` is still a line (``ExecEvent.newline`` tells them apart).
 from __future__ import annotations
 
 import asyncio
-import codecs
 import os
 import select
 from typing import TYPE_CHECKING, Final
 
 from cuprum.engine.capture import CaptureBuffer
+from cuprum.engine.decoding import StreamDecoder
 from cuprum.fdio import LoopFd, write_nosigpipe
 
 if TYPE_CHECKING:
@@ -123,9 +123,7 @@ class OutputSink:
         self._events = events
         self._live = live
         wants_text = echo is not None or events is not None
-        self._decoder = (
-            codecs.getincrementaldecoder(encoding)(errors if text else "replace") if wants_text else None
-        )
+        self._decoder = StreamDecoder(encoding, errors if text else "replace") if wants_text else None
         self._splitter = LineSplitter() if events is not None else None
 
     @property
@@ -162,13 +160,7 @@ class OutputSink:
         """The end of the stream: flush the decoder and the last line."""
         pending: Awaitable[None] | None = None
         if self._decoder is not None:
-            try:
-                tail = self._decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                if not cut_short:
-                    raise
-                self._decoder.reset()
-                tail = "\ufffd"
+            tail = self._decoder.finish(forgive=cut_short)
             pending = self._take_text(tail)
             if self._splitter is not None and self._events is not None:
                 last = self._splitter.finish()

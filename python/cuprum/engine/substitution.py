@@ -59,7 +59,7 @@ class Substitutions:
                     request = RunRequest.make(
                         output=RunOutputOptions(stdout=write_end.fileno()),
                         live=False,
-                        timeout=plan.timeout,
+                        timeout=None if plan.deadline is None else plan.remaining(),
                         context=context,
                     )
                     live: LiveProcess[object, str] = LiveProcess(substitution.source, request)

@@ -91,8 +91,8 @@ class Supervisor:
         """
         plan = self.plan
         plumbing = self._plumbing = stdio.build(plan)
-        if plan.timeout is not None:
-            self._timers.append(self.loop.call_later(plan.timeout, self._expire))
+        if plan.deadline is not None:
+            self._timers.append(self.loop.call_later(plan.remaining(), self._expire))
         for stage, fds in zip(plan.stages, plumbing.stages, strict=True):
             try:
                 subs = self._substitutions
@@ -331,7 +331,7 @@ class Supervisor:
         for reader in self.readers:
             reader.cut_short = True  # a character cut by the kill is not a decoding error
         grace = self.plan.request.context.cancel_grace
-        self.plan.budget.start(max(grace, 0.1) + 1.0)
+        self.plan.budget.start()
         children = [(index, child) for index, child in enumerate(self.children) if child is not None]
         for index, child in children:
             self.signalled[index] = self.signalled[index] or child.returncode is None

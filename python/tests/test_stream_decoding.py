@@ -1,0 +1,115 @@
+"""``StreamDecoder``: a decoding error is the stream's, never one read's.
+
+Where the pipe cuts a stream must not change the error a strict decode
+raises (its bytes, its position), and a secret cut between two reads must
+still be recognised and hidden.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import py
+
+from cuprum import ExecEvent, ExecPhase, ExecutionContext, Redactor, ScopeConfig, observe, scoped
+from cuprum.engine.decoding import StreamDecoder
+from cuprum.result import REDACTION_WINDOW
+
+SECRET = "hunter2-correct-horse-battery"  # noqa: S105 (a test secret)
+
+
+def decode_in_reads(stream: bytes, cuts: list[int], *, errors: str = "strict") -> UnicodeDecodeError:
+    """Feed ``stream`` cut at ``cuts``; return the error it raises."""
+    decoder = StreamDecoder("utf-8", errors)
+    bounds = [0, *sorted({cut % (len(stream) + 1) for cut in cuts}), len(stream)]
+
+    def feed() -> None:
+        for start, end in itertools.pairwise(bounds):
+            decoder.decode(stream[start:end])
+        decoder.finish(forgive=False)
+
+    with pytest.raises(UnicodeDecodeError) as caught:
+        feed()
+    return caught.value
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.binary(max_size=3 * REDACTION_WINDOW).map(lambda data: data.decode("utf-8", "ignore").encode()),
+    bad=st.sampled_from([b"\xff", b"\xc3(", b"\xe2\x82(", b"\xed\xa0\x80"]),
+    after=st.text(max_size=64).map(str.encode),
+    cuts=st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_the_error_is_the_same_wherever_the_reads_cut_the_stream(
+    before: bytes, bad: bytes, after: bytes, cuts: list[int]
+) -> None:
+    stream = before + bad + after
+    with pytest.raises(UnicodeDecodeError) as reference:
+        stream.decode("utf-8")
+    start, end = reference.value.start, reference.value.end
+    first = max(0, start - REDACTION_WINDOW)
+    error = decode_in_reads(stream, cuts)
+    # The window before the failing span, from the stream, ending with the span.
+    assert (bytes(error.object), error.start, error.end, error.reason) == (
+        stream[first:end],
+        start - first,
+        end - first,
+        reference.value.reason,
+    )
+
+
+def test_an_unfinished_character_at_the_end_is_placed_too() -> None:
+    error = decode_in_reads(b"abc" * 10 + b"\xe2\x82", [29, 31])
+    assert error.reason == "unexpected end of data"
+    assert bytes(error.object) == b"abc" * 10 + b"\xe2\x82"
+    assert (error.start, error.end) == (30, 32)
+
+
+def test_a_forgiven_end_is_a_replacement_character() -> None:
+    decoder = StreamDecoder("utf-8", "strict")
+    assert decoder.decode(b"ok \xe2\x82") == "ok "
+    assert decoder.finish(forgive=True) == "\ufffd"
+
+
+def test_handlers_that_cannot_raise_keep_no_history() -> None:
+    decoder = StreamDecoder("utf-8", "replace")
+    assert decoder.decode(b"a\xffb") == "a\ufffdb"
+    assert decoder.history_size is None  # no cost on the default path
+
+
+def test_history_is_bounded_by_the_window() -> None:
+    decoder = StreamDecoder("utf-8", "strict")
+    for _ in range(100):
+        decoder.decode(b"x" * 4096)
+    kept = decoder.history_size or 0
+    assert REDACTION_WINDOW <= kept <= REDACTION_WINDOW + 2 * 4096
+
+
+def test_a_secret_cut_between_two_reads_is_hidden_in_the_error() -> None:
+    """The second read starts inside the secret: the error's bytes must still not show any of it."""
+    code = f"""
+import os, sys, time
+os.write(1, b"x" * 10 + {SECRET[:7].encode()!r})
+time.sleep(0.2)
+os.write(1, {SECRET[7:].encode()!r} + b"\\xff" + b"tail\\n")
+"""
+    events: list[ExecEvent] = []
+    with (
+        scoped(ScopeConfig(redactor=Redactor(values=[SECRET]))),
+        observe(events.append),
+        pytest.raises(UnicodeDecodeError) as caught,
+    ):
+        py(code).run_sync(context=ExecutionContext(errors="strict"))
+    shown = repr(caught.value) + str(caught.value) + repr(bytes(caught.value.object))
+    for piece in (SECRET[7:], SECRET[7:].encode().hex()):
+        assert piece not in shown
+    assert b"***" in bytes(caught.value.object)
+    exits = [event for event in events if event.phase is ExecPhase.EXIT]
+    # The exit event reports the stream position (10 + the secret), not the read's.
+    assert exits[0].error == (
+        f"UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position {10 + len(SECRET)}: "
+        "invalid start byte"
+    )
