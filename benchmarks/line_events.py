@@ -4,7 +4,8 @@
 million short lines. The baseline captures them with ``subprocess.run`` and
 calls the same trivial hook once per ``splitlines()`` line; the case runs the
 command through Cuprum with the hook registered as an observer, so every
-line becomes an ``ExecEvent``.
+line becomes an ``ExecEvent``; the last case registers it as an ``async``
+observer (awaited in line, as an eager task, under a timeout).
 """
 
 from __future__ import annotations
@@ -39,7 +40,20 @@ def main() -> None:
             sh.make(SEQ)(str(lines)).run_sync(timeout=600)
         assert seen[0] == lines
 
-    cases = [Case("subprocess + splitlines", baseline), Case("cuprum observe hook", cuprum)]
+    async def async_hook(event: ExecEvent) -> None:
+        hook(event)
+
+    def cuprum_async() -> None:
+        seen[0] = 0
+        with observe(async_hook):
+            sh.make(SEQ)(str(lines)).run_sync(timeout=600)
+        assert seen[0] == lines
+
+    cases = [
+        Case("subprocess + splitlines", baseline),
+        Case("cuprum observe hook", cuprum),
+        Case("cuprum async observe hook", cuprum_async),
+    ]
     report("line_events", f"{lines:,} lines to an observe hook", measure(cases, args.runs), args, per=lines)
 
 

@@ -23,6 +23,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Final, cast
 
+from cuprum.bounded import finished_within
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 
 if TYPE_CHECKING:
@@ -256,18 +257,16 @@ class EventSource:
             return
         try:
             target = awaitable if awaitable is not None else hook(event)  # pyright: ignore[reportOptionalCall]
-            async with asyncio.timeout(remaining):
-                await target
+            if not await finished_within(target, remaining):
+                logger.warning(
+                    "observer %s was cut short on %s event of %s: the run's teardown budget is spent",
+                    _name(hook), event.phase.value, event.program,
+                )  # fmt: skip
         except asyncio.CancelledError as error:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # the run itself is being cancelled
             _report(hook, event, error)  # an observer's own CancelledError steers nothing
-        except TimeoutError:
-            logger.warning(
-                "observer %s was cut short on %s event of %s: the run's teardown budget is spent",
-                _name(hook), event.phase.value, event.program,
-            )  # fmt: skip
         except Exception as error:  # noqa: BLE001
             _report(hook, event, error)
 

@@ -7,7 +7,10 @@ still be recognised and hidden.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import itertools
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +20,9 @@ from support import py
 from cuprum import ExecEvent, ExecPhase, ExecutionContext, Redactor, ScopeConfig, observe, scoped
 from cuprum.engine.decoding import StreamDecoder
 from cuprum.result import REDACTION_WINDOW
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SECRET = "hunter2-correct-horse-battery"  # noqa: S105 (a test secret)
 
@@ -40,7 +46,7 @@ def decode_in_reads(stream: bytes, cuts: list[int], *, errors: str = "strict") -
 @given(
     before=st.binary(max_size=3 * REDACTION_WINDOW).map(lambda data: data.decode("utf-8", "ignore").encode()),
     bad=st.sampled_from([b"\xff", b"\xc3(", b"\xe2\x82(", b"\xed\xa0\x80"]),
-    after=st.text(max_size=64).map(str.encode),
+    after=st.binary(max_size=2 * REDACTION_WINDOW).map(lambda data: data.decode("utf-8", "ignore").encode()),
     cuts=st.lists(st.integers(min_value=0), max_size=8),
 )
 def test_the_error_is_the_same_wherever_the_reads_cut_the_stream(
@@ -52,13 +58,72 @@ def test_the_error_is_the_same_wherever_the_reads_cut_the_stream(
     start, end = reference.value.start, reference.value.end
     first = max(0, start - REDACTION_WINDOW)
     error = decode_in_reads(stream, cuts)
-    # The window before the failing span, from the stream, ending with the span.
+    # The window on either side of the failing span, from the stream.
     assert (bytes(error.object), error.start, error.end, error.reason) == (
-        stream[first:end],
+        stream[first : end + REDACTION_WINDOW],
         start - first,
         end - first,
         reference.value.reason,
     )
+
+
+def test_after_an_error_nothing_more_is_decoded_until_the_window_after_it_has_arrived() -> None:
+    decoder = StreamDecoder("utf-8", "strict")
+    assert decoder.decode(b"line\n") == "line\n"
+    assert decoder.decode(b"bad \xff then") == ""
+    assert decoder.decode(b"x" * (REDACTION_WINDOW - 10)) == ""
+    with pytest.raises(UnicodeDecodeError) as caught:
+        decoder.decode(b"y" * 10)
+    assert bytes(caught.value.object) == b"line\nbad \xff then" + b"x" * (REDACTION_WINDOW - 10) + b"y" * 5
+    assert (caught.value.start, caught.value.end) == (9, 10)
+
+
+def test_an_error_met_before_the_end_is_raised_at_the_end_even_when_forgiven() -> None:
+    decoder = StreamDecoder("utf-8", "strict")
+    assert decoder.decode(b"a\xffb") == ""
+    with pytest.raises(UnicodeDecodeError) as caught:
+        decoder.finish(forgive=True)
+    assert bytes(caught.value.object) == b"a\xffb"
+
+
+def _ends_before_it_starts(error: UnicodeDecodeError) -> Exception:
+    return UnicodeDecodeError("utf-8", error.object, error.start, -1, "odd")
+
+
+def _past_its_bytes(error: UnicodeDecodeError) -> Exception:
+    return UnicodeDecodeError("utf-8", error.object, 5, len(error.object) + 9, "odd")
+
+
+def _other_bytes(error: UnicodeDecodeError) -> Exception:
+    return UnicodeDecodeError("utf-8", b"elsewhere" * (error.end - error.start), 0, 1, "odd")
+
+
+def _not_a_decoding_error(error: UnicodeDecodeError) -> Exception:
+    return ValueError(f"not a decoding error: {error.reason}")
+
+
+@pytest.mark.parametrize(
+    "raised", [_ends_before_it_starts, _past_its_bytes, _other_bytes, _not_a_decoding_error]
+)
+def test_an_error_a_custom_handler_made_up_is_masked_or_left_alone(
+    raised: Callable[[UnicodeDecodeError], Exception],
+) -> None:
+    def handler(error: UnicodeError) -> tuple[str, int]:
+        assert isinstance(error, UnicodeDecodeError)
+        raise raised(error)
+
+    codecs.register_error("cuprum-test-odd", handler)
+    decoder = StreamDecoder("utf-8", "cuprum-test-odd")
+    expected = raised(UnicodeDecodeError("utf-8", b"x", 0, 1, "odd"))
+
+    def feed() -> None:
+        decoder.decode(SECRET[:9].encode() + b"\xff" + SECRET[9:].encode())
+        decoder.finish(forgive=False)
+
+    with pytest.raises(type(expected)) as caught:
+        feed()
+    if isinstance(caught.value, UnicodeDecodeError):
+        assert bytes(caught.value.object) == b"***"
 
 
 def test_an_unfinished_character_at_the_end_is_placed_too() -> None:
@@ -86,6 +151,22 @@ def test_history_is_bounded_by_the_window() -> None:
         decoder.decode(b"x" * 4096)
     kept = decoder.history_size or 0
     assert REDACTION_WINDOW <= kept <= REDACTION_WINDOW + 2 * 4096
+
+
+@pytest.mark.parametrize("with_observer", [False, True])
+def test_a_secret_holding_the_bad_byte_is_masked(*, with_observer: bool) -> None:
+    secret = "hunter2-p\u00e4ssw\u00f6rd"  # noqa: S105 (a test secret)
+    payload = ("x" * 10 + secret + " tail\n").encode("latin-1").hex()  # the argv holds no secret
+    observing = observe(lambda _event: None) if with_observer else contextlib.nullcontext()
+    with (
+        scoped(ScopeConfig(redactor=Redactor(values=[secret]))),
+        observing,
+        pytest.raises(UnicodeDecodeError) as caught,
+    ):
+        py(f"import os; os.write(1, bytes.fromhex({payload!r}))").run_sync(
+            context=ExecutionContext(errors="strict")
+        )
+    assert bytes(caught.value.object) == b"***"
 
 
 def test_a_secret_cut_between_two_reads_is_hidden_in_the_error() -> None:

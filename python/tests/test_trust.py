@@ -527,16 +527,29 @@ def test_a_slow_observer_does_not_defeat_the_timeout(tmp_path: Path) -> None:
 
     started = time.monotonic()
     with observe(slow), pytest.raises(TimeoutExpired):
-        shell(f"echo $$ > '{pidfile}'; sleep 30").run_sync(timeout=2.0)
+        shell(f"echo $$ > '{pidfile}'; sleep 30").run_sync(timeout=0.3)
     elapsed = time.monotonic() - started
-    # After the deadline the observers share a bounded budget (1.5 s).
-    assert elapsed < 35.0, f"the timeout was reported after {elapsed:.1f} s"
+    # After the deadline the observers share a bounded budget (1.5 s): about 2 s in all.
+    assert elapsed < 20.0, f"the timeout was reported after {elapsed:.1f} s"
     _assert_dead(written_pids(pidfile))
 
 
-@pytest.mark.parametrize("phase", [ExecPhase.PLAN, ExecPhase.START])
+async def _never_returns() -> None:
+    await asyncio.Event().wait()
+
+
+async def _never_returns_nor_cancels(release: asyncio.Event | None = None) -> None:
+    """Ignore every cancel until ``release`` is set (a test must not leave a task that never ends)."""
+    release = release or asyncio.Event()
+    while not release.is_set():
+        with contextlib.suppress(asyncio.CancelledError):
+            await release.wait()
+
+
+@pytest.mark.parametrize("swallow", [False, True], ids=["hangs", "swallows-cancel"])
+@pytest.mark.parametrize("phase", [ExecPhase.PLAN, ExecPhase.START, ExecPhase.STDOUT])
 def test_an_observer_that_never_returns_cannot_hold_a_run_past_its_timeout(
-    tmp_path: Path, phase: ExecPhase
+    tmp_path: Path, phase: ExecPhase, *, swallow: bool
 ) -> None:
     pidfile = tmp_path / "pid"
     hung: list[ExecPhase] = []
@@ -544,11 +557,13 @@ def test_an_observer_that_never_returns_cannot_hold_a_run_past_its_timeout(
     async def hang(event: ExecEvent) -> None:
         if event.phase is phase:
             hung.append(phase)
-            await asyncio.Event().wait()
+            await (_never_returns_nor_cancels() if swallow else _never_returns())
 
     started = time.monotonic()
     with observe(hang), pytest.raises(TimeoutExpired) as caught:
-        shell(f"echo $$ > '{pidfile}'; sleep 600 & echo $! >> '{pidfile}'; wait").run_sync(timeout=0.5)
+        shell(f"echo $$ > '{pidfile}'; sleep 600 & echo $! >> '{pidfile}'; echo up; wait").run_sync(
+            timeout=0.5
+        )
     elapsed = time.monotonic() - started
     # The deadline (0.5 s), then the observers' allowance (1.5 s): ~2 s, not forever.
     assert hung == [phase]
@@ -560,11 +575,14 @@ def test_an_observer_that_never_returns_cannot_hold_a_run_past_its_timeout(
         _assert_dead(written_pids(pidfile))
 
 
-def test_a_before_hook_that_never_returns_cannot_hold_a_run_past_its_timeout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("swallow", [False, True], ids=["hangs", "swallows-cancel"])
+def test_a_before_hook_that_never_returns_cannot_hold_a_run_past_its_timeout(
+    tmp_path: Path, *, swallow: bool
+) -> None:
     marker = tmp_path / "ran"
 
     async def hang(_cmd: SafeCmd) -> None:
-        await asyncio.Event().wait()
+        await (_never_returns_nor_cancels() if swallow else _never_returns())
 
     events, observing = record()
     started = time.monotonic()
@@ -574,6 +592,33 @@ def test_a_before_hook_that_never_returns_cannot_hold_a_run_past_its_timeout(tmp
     assert not marker.exists()
     assert [event.phase for event in events] == [ExecPhase.PLAN, ExecPhase.TIMEOUT, ExecPhase.EXIT]
     assert events[-1].outcome is ExecOutcome.TIMED_OUT
+
+
+def test_an_observer_cannot_swallow_the_callers_cancel(tmp_path: Path) -> None:
+    """No timeout at all: cancelling the caller must still end the run and its processes."""
+    pidfile = tmp_path / "pid"
+
+    release = asyncio.Event()
+
+    async def hang(event: ExecEvent) -> None:
+        if event.phase is ExecPhase.START:
+            await _never_returns_nor_cancels(release)
+
+    async def main() -> None:
+        try:
+            with observe(hang):
+                await asyncio.wait_for(
+                    shell(f"echo $$ > '{pidfile}'; sleep 600 & echo $! >> '{pidfile}'; wait").run(), 0.5
+                )
+        finally:
+            assert all(pid > 0 for pid in written_pids(pidfile))
+            release.set()  # asyncio.run waits for every task it cancelled, so the observer must end
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        asyncio.run(main())
+    assert time.monotonic() - started < 20.0
+    _assert_dead(written_pids(pidfile))
 
 
 def test_a_before_hooks_own_timeout_error_is_not_the_runs_timeout() -> None:

@@ -15,6 +15,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from cuprum._typing import OutT
+from cuprum.bounded import finished_within
 from cuprum.engine.collect import build_result, check_failure, emit_exits, sanitized, timeout_error
 from cuprum.engine.live_streams import LiveStdin, LiveStream, check_open
 from cuprum.engine.plan import prepare
@@ -121,15 +122,12 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
 
     async def _before_hooks(self, plan: Plan) -> None:
         """Run the before hooks within the run's deadline; past it, nothing starts."""
-        limit = asyncio.timeout(None if plan.deadline is None else plan.remaining())
-        try:
-            async with limit:
-                for stage in plan.stages:
-                    await run_before_hooks(plan.scope.before_hooks, stage.cmd)
-        except TimeoutError:
-            if not limit.expired():
-                raise  # a hook's own error
-            await self._expired_before_start(plan)
+        if not plan.scope.before_hooks:
+            return
+        if plan.deadline is None:
+            await _run_before_hooks(plan)
+        elif not await finished_within(_run_before_hooks(plan), plan.remaining()):
+            await self._expired_before_start(plan)  # cut at the deadline, even one that ignores the cancel
         if plan.deadline is not None and plan.remaining() <= 0:
             await self._expired_before_start(plan)  # a slow plain-function hook
 
@@ -298,6 +296,11 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         """Refuse ``await cmd.start()``: a live process needs ``async with``."""
         msg = "use `async with cmd.start() as proc:` (a live process must be closed by its block)"
         raise LiveProcessError(msg)
+
+
+async def _run_before_hooks(plan: Plan) -> None:
+    for stage in plan.stages:
+        await run_before_hooks(plan.scope.before_hooks, stage.cmd)
 
 
 def _attach(result: Result, substituted: dict[int, tuple[object, ...]]) -> Result:

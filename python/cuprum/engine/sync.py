@@ -35,6 +35,9 @@ _getsignal: Final[Callable[[int], object]] = _signals.getsignal
 _setsignal: Final[Callable[[int, object], object]] = _signals.signal
 _SIGINT: Final = int(signal.SIGINT)
 
+LEFTOVER_GRACE: Final = 1.0
+"""Seconds a closing loop waits for its cancelled leftover tasks."""
+
 
 class _Holder:
     """One thread's loop, and the run it is driving."""
@@ -103,8 +106,8 @@ class _Holder:
             leftovers = asyncio.all_tasks(loop)
             for leftover in leftovers:
                 leftover.cancel()
-            if leftovers:
-                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            if leftovers:  # bounded: an abandoned observer may ignore its cancel
+                loop.run_until_complete(asyncio.wait(leftovers, timeout=LEFTOVER_GRACE))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
