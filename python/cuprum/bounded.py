@@ -38,24 +38,42 @@ async def finished_within(awaitable: Awaitable[object], seconds: float | None) -
     asyncio.CancelledError
         When the caller is cancelled; the task is cancelled and abandoned.
     """
-    task = _start(awaitable)
-    if not task.done():
-        try:
-            await asyncio.wait((task,), timeout=seconds)
-        except asyncio.CancelledError:
-            _abandon(task)
-            raise
-        if not task.done():
-            _abandon(task)
-            return False
+    task = start(awaitable)
+    if not await settle(task, seconds):
+        return False
     task.result()
     return True
 
 
-def _start(awaitable: Awaitable[object]) -> asyncio.Future[object]:
+def start(awaitable: Awaitable[object]) -> asyncio.Future[object]:
+    """Start ``awaitable`` at once (a coroutine runs up to its first suspension now)."""
     if inspect.iscoroutine(awaitable):
         return asyncio.eager_task_factory(asyncio.get_running_loop(), awaitable)
     return asyncio.ensure_future(awaitable)
+
+
+async def settle(task: asyncio.Future[object], seconds: float | None) -> bool:
+    """Wait for a started ``task`` for at most ``seconds``; whether it finished (else it is abandoned).
+
+    Raises
+    ------
+    asyncio.CancelledError
+        When the caller is cancelled; the task is cancelled and abandoned.
+    """
+    if task.done():
+        return True
+    if seconds is not None and seconds <= 0:
+        _abandon(task)
+        return False
+    try:
+        await asyncio.wait((task,), timeout=seconds)
+    except asyncio.CancelledError:
+        _abandon(task)
+        raise
+    if task.done():
+        return True
+    _abandon(task)
+    return False
 
 
 def _abandon(task: asyncio.Future[object]) -> None:

@@ -23,7 +23,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Final, cast
 
-from cuprum.bounded import finished_within
+from cuprum.bounded import settle, start
 from cuprum.events import ExecEvent, ExecOutcome, ExecPhase
 
 if TYPE_CHECKING:
@@ -237,38 +237,30 @@ class EventSource:
         self, events: Sequence[ExecEvent], pending: list[tuple[Awaitable[object], ExecEvent]]
     ) -> None:
         for awaitable, event in pending:
-            await self._bounded(awaitable, None, event)
+            await self._settled(start(awaitable), None, event)
         for event in events:
             for hook in self._async:
-                await self._bounded(None, hook, event)
+                try:
+                    task = start(hook(event))  # an observer that does not suspend is done here
+                except Exception as error:  # noqa: BLE001 (not a coroutine function after all)
+                    _report(hook, event, error)
+                    continue
+                if task.done():
+                    _outcome(task, hook, event)
+                else:
+                    await self._settled(task, hook, event)
 
-    async def _bounded(
-        self, awaitable: Awaitable[object] | None, hook: AsyncObserveHook | None, event: ExecEvent
+    async def _settled(
+        self, task: asyncio.Future[object], hook: AsyncObserveHook | None, event: ExecEvent
     ) -> None:
-        remaining = self._budget.remaining()
-        if remaining is not None and remaining <= 0:
-            if awaitable is not None and inspect.iscoroutine(awaitable):
-                awaitable.close()
+        """Wait for an observer that suspended, within the run's delivery budget."""
+        if not await settle(task, self._budget.remaining()):
             logger.warning(
-                "observer skipped on %s event of %s: the run's teardown budget is spent",
-                event.phase.value,
-                event.program,
-            )
+                "observer %s was cut short on %s event of %s: the run's teardown budget is spent",
+                _name(hook), event.phase.value, event.program,
+            )  # fmt: skip
             return
-        try:
-            target = awaitable if awaitable is not None else hook(event)  # pyright: ignore[reportOptionalCall]
-            if not await finished_within(target, remaining):
-                logger.warning(
-                    "observer %s was cut short on %s event of %s: the run's teardown budget is spent",
-                    _name(hook), event.phase.value, event.program,
-                )  # fmt: skip
-        except asyncio.CancelledError as error:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # the run itself is being cancelled
-            _report(hook, event, error)  # an observer's own CancelledError steers nothing
-        except Exception as error:  # noqa: BLE001
-            _report(hook, event, error)
+        _outcome(task, hook, event)
 
 
 @functools.lru_cache(maxsize=64)
@@ -351,6 +343,14 @@ def _line_redaction(
     url_only: bool,  # noqa: FBT001 (unpickling)
 ) -> LineRedaction:
     return LineRedaction(redactors, argv, others, env, url_only=url_only)
+
+
+def _outcome(task: asyncio.Future[object], hook: object, event: ExecEvent) -> None:
+    """Report what a finished observer raised (its own ``CancelledError`` too): observers never steer."""
+    if task.cancelled():
+        _report(hook, event, asyncio.CancelledError())
+    elif (error := task.exception()) is not None:
+        _report(hook, event, error)
 
 
 def _name(hook: object) -> str:
