@@ -5,10 +5,12 @@ The invariant fields of a run's events are computed, and redacted, once
 and one call per observer. The scope's redactors apply to every event before
 any observer sees it, with the secrets learnt from every stage's command
 line. An observer that raises is reported to the ``cuprum.hooks`` logger and
-the run carries on: observers watch, they never steer. Once a run has been
-cut short (timeout or cancellation), ``async`` observers get a bounded time
-budget: a slow observer can delay the report of a timeout by at most the
-budget, never the termination of the processes.
+the run carries on: observers watch, they never steer. ``async`` observers
+run as eager tasks (``cuprum.bounded``), so they can swallow neither a
+cancel nor the deadline; once the run's deadline has passed or the run has
+been cut short, they share a bounded time budget: a slow observer can delay
+the report of a timeout by at most the budget, never the termination of the
+processes.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ class DeliveryBudget:
     """The time ``async`` observers may take, shared by every event source of a run.
 
     Once the run is cut short, or once its own deadline has passed, observers
-    have ``allowance`` more seconds, then they are cut short or skipped. So
+    have ``allowance`` more seconds; one still running then is cancelled and
+    abandoned (``bounded.settle``). So
     an observer that never returns, even on a ``plan`` or ``start`` event,
     cannot hold a run past its timeout by more than the allowance.
 

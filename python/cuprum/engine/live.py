@@ -124,9 +124,8 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         """Run the before hooks within the run's deadline; past it, nothing starts."""
         if not plan.scope.before_hooks:
             return
-        if plan.deadline is None:
-            await _run_before_hooks(plan)
-        elif not await finished_within(_run_before_hooks(plan), plan.remaining()):
+        limit = None if plan.deadline is None else plan.remaining()
+        if not await finished_within(_run_before_hooks(plan), limit):
             await self._expired_before_start(plan)  # cut at the deadline, even one that ignores the cancel
         if plan.deadline is not None and plan.remaining() <= 0:
             await self._expired_before_start(plan)  # a slow plain-function hook
