@@ -45,6 +45,13 @@ Feature: Running catalogued commands
     And the TimeoutExpired names the command and its timeout of 1.0 seconds
     And no process of the command's process group is left alive
 
+  Scenario: An observer that never returns cannot hold a run past its timeout
+    Given a shell command that prints "started" and then waits for a background sleep
+    And an async observer that never returns once the command has started
+    When the command is run with a timeout of 1.0 seconds
+    Then a TimeoutExpired is raised within 20 seconds
+    And no process of the command's process group is left alive
+
   Scenario: A non-zero exit with check raises CommandFailed
     Given a shell command that writes "broken" to its standard error and exits with status 3
     When the command is run with check

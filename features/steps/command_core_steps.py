@@ -6,6 +6,7 @@ check come from the unit tests' ``support`` module.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
@@ -59,7 +60,10 @@ def run_command(context: Context, *, timeout: float = RUN_TIMEOUT, check: bool =
     context.error = None
     started = time.monotonic()
     try:
-        with observe(events.append):
+        with contextlib.ExitStack() as observing:
+            observing.enter_context(observe(events.append))
+            for observer in getattr(context, "observers", ()):
+                observing.enter_context(observe(observer))
             context.result = context.command.run_sync(timeout=timeout, check=check)
     except (OSError, CommandFailed, ValueError, TypeError) as error:
         context.error = error
@@ -116,6 +120,15 @@ def step_marker_command(context: Context) -> None:
 @given('a shell command that prints "{text}" and then waits for a background sleep')
 def step_tree_command(context: Context, text: str) -> None:
     context.command = shell(f"echo {shlex.quote(text)}; sleep 100 & wait")
+
+
+@given("an async observer that never returns once the command has started")
+def step_hung_observer(context: Context) -> None:
+    async def hang(event: ExecEvent) -> None:
+        if event.phase is ExecPhase.START:
+            await asyncio.Event().wait()
+
+    context.observers = [*getattr(context, "observers", ()), hang]
 
 
 @given('a shell command that writes "{text}" to its standard error and exits with status {status:d}')
