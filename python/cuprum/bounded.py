@@ -1,4 +1,4 @@
-"""Await user code (async observers, before hooks) within a limit it cannot defeat.
+"""Await async observers within a limit they cannot defeat.
 
 Awaited in line, a coroutine that swallows ``CancelledError`` keeps its
 caller waiting, whatever the caller's timeout: a cancel only reaches the
@@ -7,7 +7,10 @@ that finishes without suspending (most observers) costs one task object
 and no trip through the loop; one that suspends is awaited through
 ``asyncio.wait``, so the run's deadline and a cancel of the run reach
 Cuprum, never the user code alone. The task is then cancelled and
-abandoned, even if it ignores the cancel and keeps running.
+abandoned, even if it ignores the cancel and keeps running. An observer
+runs in a copy of the context, so what it sets in a context variable stays
+its own (observers watch; they never steer). Before and after hooks are
+control flow and stay in line.
 """
 
 from __future__ import annotations
@@ -23,33 +26,20 @@ _abandoned: set[asyncio.Future[object]] = set()
 """Tasks given up on: referenced until they end, so they are not collected mid-flight."""
 
 
-async def finished_within(awaitable: Awaitable[object], seconds: float | None) -> bool:
-    """Await ``awaitable`` for at most ``seconds`` (``None``: no limit).
-
-    Returns
-    -------
-    bool
-        ``True`` when it finished (what it raised is raised, its own
-        ``CancelledError`` included); ``False`` when the limit passed first
-        (it has been cancelled and abandoned).
-
-    Raises
-    ------
-    asyncio.CancelledError
-        When the caller is cancelled; the task is cancelled and abandoned.
-    """
-    task = start(awaitable)
-    if not await settle(task, seconds):
-        return False
-    task.result()
-    return True
-
-
 def start(awaitable: Awaitable[object]) -> asyncio.Future[object]:
-    """Start ``awaitable`` at once (a coroutine runs up to its first suspension now)."""
-    if inspect.iscoroutine(awaitable):
-        return asyncio.eager_task_factory(asyncio.get_running_loop(), awaitable)
-    return asyncio.ensure_future(awaitable)
+    """Start ``awaitable`` at once, as a task of its own (it runs up to its first suspension now).
+
+    Any awaitable (a future, another loop's future, an object with
+    ``__await__``) is awaited inside a coroutine of the task's own, so what
+    awaiting it raises is the task's outcome, and cancelling the task never
+    cancels a future the caller owns directly.
+    """
+    coroutine = awaitable if inspect.iscoroutine(awaitable) else _awaited(awaitable)
+    return asyncio.eager_task_factory(asyncio.get_running_loop(), coroutine)
+
+
+async def _awaited(awaitable: Awaitable[object]) -> object:
+    return await awaitable
 
 
 async def settle(task: asyncio.Future[object], seconds: float | None) -> bool:

@@ -220,7 +220,7 @@ class EventSource:
 
     def _deliver(self, events: Iterable[ExecEvent]) -> Awaitable[None] | None:
         """Each event to every sync observer, built as it is delivered; then the ``async`` ones."""
-        pending: list[tuple[Awaitable[object], ExecEvent]] = []
+        pending: list[tuple[Awaitable[object], ExecEvent, SyncObserveHook]] = []
         kept: list[ExecEvent] | None = [] if self._async else None
         for event in events:
             if kept is not None:
@@ -228,7 +228,7 @@ class EventSource:
             for hook in self._sync:
                 try:
                     if (outcome := hook(event)) is not None and inspect.isawaitable(outcome):
-                        pending.append((outcome, event))  # a plain function that returned a coroutine
+                        pending.append((outcome, event, hook))  # a plain function that returned a coroutine
                 except (Exception, asyncio.CancelledError) as error:  # noqa: BLE001 (reported: observers never steer)
                     # Sync code is never cancelled from outside: a CancelledError here is the hook's own.
                     _report(hook, event, error)
@@ -237,10 +237,10 @@ class EventSource:
         return self._deliver_async(kept or (), pending)
 
     async def _deliver_async(
-        self, events: Sequence[ExecEvent], pending: list[tuple[Awaitable[object], ExecEvent]]
+        self, events: Sequence[ExecEvent], pending: list[tuple[Awaitable[object], ExecEvent, SyncObserveHook]]
     ) -> None:
-        for awaitable, event in pending:
-            await self._settled(start(awaitable), None, event)
+        for awaitable, event, hook in pending:
+            await self._settled(start(awaitable), hook, event)
         for event in events:
             for hook in self._async:
                 try:
@@ -254,7 +254,7 @@ class EventSource:
                     await self._settled(task, hook, event)
 
     async def _settled(
-        self, task: asyncio.Future[object], hook: AsyncObserveHook | None, event: ExecEvent
+        self, task: asyncio.Future[object], hook: AsyncObserveHook | SyncObserveHook, event: ExecEvent
     ) -> None:
         """Wait for an observer that suspended, within the run's delivery budget."""
         if not await settle(task, self._budget.remaining()):

@@ -49,38 +49,57 @@ def decode_in_reads(stream: bytes, cuts: list[int], *, errors: str = "strict") -
     after=st.binary(max_size=2 * REDACTION_WINDOW).map(lambda data: data.decode("utf-8", "ignore").encode()),
     cuts=st.lists(st.integers(min_value=0), max_size=8),
 )
-def test_the_error_is_the_same_wherever_the_reads_cut_the_stream(
+def test_the_error_is_the_streams_wherever_the_reads_cut_it(
     before: bytes, bad: bytes, after: bytes, cuts: list[int]
 ) -> None:
+    """Whole windows on both sides from the stream, or hidden with the span's place in the stream."""
     stream = before + bad + after
     with pytest.raises(UnicodeDecodeError) as reference:
         stream.decode("utf-8")
     start, end = reference.value.start, reference.value.end
     first = max(0, start - REDACTION_WINDOW)
     error = decode_in_reads(stream, cuts)
-    # The window on either side of the failing span, from the stream.
-    assert (bytes(error.object), error.start, error.end, error.reason) == (
-        stream[first : end + REDACTION_WINDOW],
-        start - first,
-        end - first,
-        reference.value.reason,
-    )
+    if bytes(error.object) == b"***":
+        assert error.reason.startswith(f"{reference.value.reason} (at bytes {start}-{end - 1} of the stream;")
+        assert len(stream) - end >= REDACTION_WINDOW or cuts, "a stream read whole shows its error"
+    else:
+        assert (bytes(error.object), error.start, error.end, error.reason) == (
+            stream[first : end + REDACTION_WINDOW],
+            start - first,
+            end - first,
+            reference.value.reason,
+        )
 
 
-def test_after_an_error_nothing_more_is_decoded_until_the_window_after_it_has_arrived() -> None:
+def test_a_short_output_read_at_once_shows_its_error_whole() -> None:
+    error = decode_in_reads(b"ok \xff tail\n", [])
+    assert (bytes(error.object), error.start, error.end) == (b"ok \xff tail\n", 3, 4)
+
+
+def test_an_error_without_a_whole_window_after_it_waits_one_read_then_hides_its_bytes() -> None:
     decoder = StreamDecoder("utf-8", "strict")
     assert decoder.decode(b"line\n") == "line\n"
     assert decoder.decode(b"bad \xff then") == ""
-    assert decoder.decode(b"x" * (REDACTION_WINDOW - 10)) == ""
+    assert decoder.pending
     with pytest.raises(UnicodeDecodeError) as caught:
-        decoder.decode(b"y" * 10)
-    assert bytes(caught.value.object) == b"line\nbad \xff then" + b"x" * (REDACTION_WINDOW - 10) + b"y" * 5
+        decoder.decode(b"more\n")
+    assert bytes(caught.value.object) == b"***"
+    assert "(at bytes 9-9 of the stream;" in caught.value.reason
+
+
+def test_an_error_with_a_whole_window_after_it_in_its_read_is_raised_at_once() -> None:
+    decoder = StreamDecoder("utf-8", "strict")
+    assert decoder.decode(b"line\n") == "line\n"
+    with pytest.raises(UnicodeDecodeError) as caught:
+        decoder.decode(b"bad \xff" + b"x" * REDACTION_WINDOW)
+    assert bytes(caught.value.object) == b"line\nbad \xff" + b"x" * REDACTION_WINDOW
     assert (caught.value.start, caught.value.end) == (9, 10)
 
 
 def test_an_error_met_before_the_end_is_raised_at_the_end_even_when_forgiven() -> None:
     decoder = StreamDecoder("utf-8", "strict")
     assert decoder.decode(b"a\xffb") == ""
+    assert decoder.pending
     with pytest.raises(UnicodeDecodeError) as caught:
         decoder.finish(forgive=True)
     assert bytes(caught.value.object) == b"a\xffb"
@@ -189,7 +208,7 @@ os.write(1, {SECRET[7:].encode()!r} + b"\\xff" + b"tail\\n")
         assert piece not in shown
     assert b"***" in bytes(caught.value.object)
     exits = [event for event in events if event.phase is ExecPhase.EXIT]
-    # The exit event reports the stream position (10 + the secret), not the read's.
+    # The stream ended right after: the error is whole, placed in the stream (10 + the secret).
     assert exits[0].error == (
         f"UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position {10 + len(SECRET)}: "
         "invalid start byte"

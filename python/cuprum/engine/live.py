@@ -15,7 +15,6 @@ import dataclasses
 from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from cuprum._typing import OutT
-from cuprum.bounded import finished_within
 from cuprum.engine.collect import build_result, check_failure, emit_exits, sanitized, timeout_error
 from cuprum.engine.live_streams import LiveStdin, LiveStream, check_open
 from cuprum.engine.plan import prepare
@@ -124,9 +123,16 @@ class LiveProcess(Generic[ResultT, OutT]):  # noqa: UP046 (PEP 696 default on 3.
         """Run the before hooks within the run's deadline; past it, nothing starts."""
         if not plan.scope.before_hooks:
             return
-        limit = None if plan.deadline is None else plan.remaining()
-        if not await finished_within(_run_before_hooks(plan), limit):
-            await self._expired_before_start(plan)  # cut at the deadline, even one that ignores the cancel
+        # In line, not as a task: hooks are control flow, and what a before hook sets in
+        # a context variable (a span, a start time) must reach the after hooks.
+        limit = asyncio.timeout(None if plan.deadline is None else plan.remaining())
+        try:
+            async with limit:
+                await _run_before_hooks(plan)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # a hook's own error
+            await self._expired_before_start(plan)
         if plan.deadline is not None and plan.remaining() <= 0:
             await self._expired_before_start(plan)  # a slow plain-function hook
 

@@ -92,9 +92,20 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
             self._partial.append(tail)  # pyright: ignore[reportArgumentType]
 
     def end(self) -> None:
-        """The stream has ended (EOF or teardown)."""
+        """The stream has ended (EOF or teardown).
+
+        Raises
+        ------
+        UnicodeDecodeError
+            A strict decoding error met earlier that waited for the end;
+            raised once the reader has been woken.
+        """
+        failure: UnicodeDecodeError | None = None
         if self._decoder is not None and not self._eof:
-            tail = self._decoder.finish(forgive=True)
+            try:
+                tail = self._decoder.finish(forgive=True)
+            except UnicodeDecodeError as error:  # met earlier: raised once the reader is woken
+                failure, tail = error, ""
             if tail:
                 self._split(tail)  # pyright: ignore[reportArgumentType]
         if self._partial and not self._eof:
@@ -103,6 +114,8 @@ class LiveStream(Generic[OutT]):  # noqa: UP046 (PEP 696 default on 3.12)
         self._eof = True
         self._wake()
         self._release()
+        if failure is not None:
+            raise failure
 
     def drain_into_result(self) -> None:
         """Stop applying backpressure: everything left is kept for the result."""

@@ -354,7 +354,9 @@ class Supervisor:
         for task in self._feeders:
             task.cancel()
         if self.live_stdout is not None:
-            self.live_stdout.end()
+            # A decoding error still waiting for its window is moot once the run is cut short.
+            with contextlib.suppress(UnicodeDecodeError):
+                self.live_stdout.end()
 
     async def _until(self, condition: object, timeout: float | None) -> None:
         with contextlib.suppress(TimeoutError):
